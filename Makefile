@@ -1,0 +1,33 @@
+# Facegate: `make run` sets everything up and serves the site on 127.0.0.1:8000;
+# `make test` runs the test suite.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test install browser models clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $(STAMP)
+
+install: $(STAMP)
+
+models: install
+	$(BIN)/python manage.py prepare_models
+
+run: models
+	$(BIN)/python manage.py serve 127.0.0.1:8000
+
+# Debian's Chromium for the browser tests; Playwright drives it, it does not download one.
+browser:
+	@command -v chromium >/dev/null || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }
+
+test: models browser
+	$(BIN)/python -m pytest
+
+clean:
+	rm -rf $(VENV) var

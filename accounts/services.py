@@ -1,0 +1,73 @@
+"""Consent, sharing choices and enrollment selfies of a person."""
+
+import logging
+
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import Sharing, User
+from events.models import Membership
+from events.uploads import UploadProblem, check_upload
+from recognition.models import Face, Selfie
+from recognition.queue import enqueue
+from recognition.schemas import Decision
+from recognition.tasks import enroll_selfie, reclassify_event
+
+logger = logging.getLogger(__name__)
+
+
+def give_consent(user: User, default_sharing: str) -> None:
+    if default_sharing not in Sharing.values:
+        raise ValueError(f"Unknown sharing choice {default_sharing!r}.")
+    user.default_sharing = default_sharing
+    if user.biometric_consent_at is None:
+        user.biometric_consent_at = timezone.now()
+    user.save(update_fields=["default_sharing", "biometric_consent_at"])
+    logger.info("User %s gave consent to biometric processing", user.id)
+
+
+def set_default_sharing(user: User, default_sharing: str) -> None:
+    if default_sharing not in Sharing.values:
+        raise ValueError(f"Unknown sharing choice {default_sharing!r}.")
+    user.default_sharing = default_sharing
+    user.save(update_fields=["default_sharing"])
+
+
+def add_selfies(user: User, files: list[UploadedFile]) -> tuple[list[Selfie], list[UploadProblem]]:
+    """Store the selfies of a consenting user and queue their enrollment."""
+    if not user.has_biometric_consent:
+        raise PermissionError("Selfies need consent to biometric processing first.")
+
+    selfies, problems = [], []
+    for upload in files:
+        problem = check_upload(upload)
+        if problem:
+            problems.append(UploadProblem(upload.name, problem))
+            continue
+
+        with transaction.atomic():
+            selfie = Selfie(user=user, original_name=upload.name[:255])
+            selfie.file.save(upload.name, upload, save=False)
+            selfie.save()
+            enqueue(enroll_selfie, str(selfie.id))
+        selfies.append(selfie)
+    return selfies, problems
+
+
+@transaction.atomic
+def withdraw_consent(user: User) -> None:
+    """Delete the user's selfies, embeddings and matches, and re-classify their events."""
+    for selfie in Selfie.objects.filter(user=user):
+        selfie.file.delete(save=False)
+        selfie.delete()
+
+    Face.objects.filter(identity=user).update(identity=None, status=Decision.UNKNOWN, candidate=None, distance=None)
+    Face.objects.filter(candidate=user).update(candidate=None)
+
+    user.biometric_consent_at = None
+    user.save(update_fields=["biometric_consent_at"])
+
+    for event_id in Membership.objects.filter(user=user).values_list("event_id", flat=True):
+        enqueue(reclassify_event, str(event_id))
+    logger.info("User %s withdrew consent; selfies and matches deleted", user.id)

@@ -1,0 +1,100 @@
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from accounts import services
+from accounts.forms import ConsentForm, SelfieUploadForm, SharingDefaultForm, SignUpForm
+from events.rendering import render_selfie
+from recognition.models import Selfie
+
+
+def signup(request):
+    form = SignUpForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        user = form.save()
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        return redirect("events:home")
+    return render(request, "accounts/signup.html", {"form": form})
+
+
+@login_required
+def enrollment(request):
+    user = request.user
+    context = {
+        "consent_form": ConsentForm(initial={"default_sharing": user.default_sharing}),
+        "sharing_form": SharingDefaultForm(initial={"default_sharing": user.default_sharing}),
+        "upload_form": SelfieUploadForm(),
+        "selfies": Selfie.objects.filter(user=user),
+    }
+    return render(request, "accounts/enrollment.html", context)
+
+
+@login_required
+@require_POST
+def give_consent(request):
+    form = ConsentForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Tick the consent box to enroll your selfies."))
+        return redirect("accounts:enrollment")
+
+    services.give_consent(request.user, form.cleaned_data["default_sharing"])
+    messages.success(request, _("Thank you. You can now add your selfies."))
+    return redirect("accounts:enrollment")
+
+
+@login_required
+@require_POST
+def set_default_sharing(request):
+    form = SharingDefaultForm(request.POST)
+    if form.is_valid():
+        services.set_default_sharing(request.user, form.cleaned_data["default_sharing"])
+        messages.success(request, _("Your default sharing choice is saved."))
+    return redirect("accounts:enrollment")
+
+
+@login_required
+@require_POST
+def upload_selfies(request):
+    if not request.user.has_biometric_consent:
+        messages.error(request, _("Give your consent to biometric processing before adding selfies."))
+        return redirect("accounts:enrollment")
+
+    form = SelfieUploadForm(request.POST, request.FILES)
+    if not form.is_valid():
+        messages.error(request, _("Choose at least one selfie to upload."))
+        return redirect("accounts:enrollment")
+
+    selfies, problems = services.add_selfies(request.user, form.cleaned_data["files"])
+    for problem in problems:
+        messages.error(request, problem.message)
+    if selfies:
+        messages.success(request, _("%(count)d selfies received; they are being processed.") % {"count": len(selfies)})
+    return redirect("accounts:enrollment")
+
+
+@login_required
+@require_POST
+def withdraw_consent(request):
+    services.withdraw_consent(request.user)
+    messages.success(request, _("Your consent is withdrawn. Your selfies, templates and matches are deleted."))
+    return redirect("accounts:enrollment")
+
+
+@login_required
+def selfie_image(request, selfie_id):
+    selfie = get_object_or_404(Selfie, id=selfie_id, user=request.user)
+    try:
+        data = render_selfie(selfie)
+    except ValueError:
+        raise Http404 from None
+    return _private_jpeg(data)
+
+
+def _private_jpeg(data: bytes) -> HttpResponse:
+    response = HttpResponse(data, content_type="image/jpeg")
+    response["Cache-Control"] = "private, no-store"
+    return response

@@ -1,0 +1,188 @@
+"""Facegate settings, read from environment variables.
+
+Without any variable set, the site runs with embedded defaults: SQLite and
+media files under ./var, and photo processing in a background thread of the
+web process. Production sets DATABASE_URL, CELERY_BROKER_URL and the S3
+variables; see the README for the full list.
+"""
+
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy as _
+
+from config.env import env_bool, env_float, env_int, env_list, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(env_str("FACEGATE_VAR_DIR", str(BASE_DIR / "var")))
+
+DEBUG = env_bool("DJANGO_DEBUG", True)
+
+_DEV_SECRET_KEY = "insecure-development-key-set-DJANGO_SECRET_KEY-in-production"
+SECRET_KEY = env_str("DJANGO_SECRET_KEY", _DEV_SECRET_KEY)
+if not DEBUG and SECRET_KEY == _DEV_SECRET_KEY:
+    raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is false.")
+
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "accounts",
+    "events",
+    "recognition",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.i18n",
+            ],
+        },
+    },
+]
+
+# SQLite by default so that a fresh clone runs; production sets DATABASE_URL.
+DATABASES = {
+    "default": dj_database_url.parse(
+        env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'db.sqlite3'}"),
+        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0),
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The background thread and the request threads share the file: wait for
+    # the lock instead of failing at once.
+    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+AUTH_USER_MODEL = "accounts.User"
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "events:home"
+LOGOUT_REDIRECT_URL = "login"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", _("English")), ("fr", _("French"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+USE_I18N = True
+TIME_ZONE = "UTC"
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = Path(env_str("DJANGO_STATIC_ROOT", str(VAR_DIR / "static")))
+
+# Media files are never served by URL: the views in events.views check the
+# visibility rule and stream them. MEDIA_URL stays unset on purpose.
+MEDIA_ROOT = Path(env_str("FACEGATE_MEDIA_ROOT", str(VAR_DIR / "media")))
+STORAGE_BACKEND = env_str("FACEGATE_STORAGE", "local")
+if STORAGE_BACKEND == "local":
+    _default_storage = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": MEDIA_ROOT, "base_url": None},
+    }
+elif STORAGE_BACKEND == "s3":
+    _default_storage = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": env_str("FACEGATE_S3_BUCKET"),
+            "endpoint_url": env_str("FACEGATE_S3_ENDPOINT_URL", "") or None,
+            "region_name": env_str("FACEGATE_S3_REGION", "") or None,
+            "default_acl": "private",
+            "querystring_auth": True,
+            "file_overwrite": False,
+        },
+    }
+else:
+    raise ImproperlyConfigured(f"FACEGATE_STORAGE must be 'local' or 's3', not {STORAGE_BACKEND!r}.")
+STORAGES = {
+    "default": _default_storage,
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+DATA_UPLOAD_MAX_NUMBER_FILES = env_int("FACEGATE_MAX_FILES_PER_UPLOAD", 200)
+# The largest single upload accepted, in bytes. 50 MB covers full-size camera
+# JPEGs and HEICs with room to spare.
+FACEGATE_MAX_UPLOAD_BYTES = env_int("FACEGATE_MAX_UPLOAD_BYTES", 50 * 1024 * 1024)
+
+# Background processing. Without a broker, tasks run in a thread of the web
+# process (see recognition.queue); with one, on Celery workers.
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "")
+CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND", "") or None
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+# A photo or selfie left "processing" for longer than this by a worker that
+# died is claimed again. One photo takes well under a second here.
+FACEGATE_STALE_JOB_SECONDS = env_int("FACEGATE_STALE_JOB_SECONDS", 600)
+
+# Recognition. Defaults and their sources are in docs/recognition.md.
+FACEGATE_MODEL_DIR = Path(env_str("FACEGATE_MODEL_DIR", str(VAR_DIR / "models")))
+FACEGATE_DETECTOR = env_str("FACEGATE_DETECTOR", "opencv")
+FACEGATE_MAX_IMAGE_PIXELS = env_int("FACEGATE_MAX_IMAGE_PIXELS", 80_000_000)
+FACEGATE_DETECTION_MAX_SIDE = env_int("FACEGATE_DETECTION_MAX_SIDE", 1280)
+FACEGATE_MIN_FACE_PIXELS = env_int("FACEGATE_MIN_FACE_PIXELS", 20)
+FACEGATE_MIN_DETECTION_CONFIDENCE = env_float("FACEGATE_MIN_DETECTION_CONFIDENCE", 0.90)
+FACEGATE_MATCH_THRESHOLD = env_float("FACEGATE_MATCH_THRESHOLD", 0.85)
+FACEGATE_UNCERTAIN_THRESHOLD = env_float("FACEGATE_UNCERTAIN_THRESHOLD", 1.10)
+FACEGATE_MATCH_MARGIN = env_float("FACEGATE_MATCH_MARGIN", 0.05)
+FACEGATE_KNN_NEIGHBORS = env_int("FACEGATE_KNN_NEIGHBORS", 3)
+
+# The real face photos used by tests, benchmarks and the demo. They are not
+# part of the repository.
+FACEGATE_FACES_DIR = Path(env_str("FACEGATE_FACES_DIR", str(BASE_DIR.parent / "shared" / "data" / "faces")))
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("FACEGATE_LOG_LEVEL", "INFO")},
+}
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+}
+
+if not DEBUG:
+    SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", True)
+    CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -1,0 +1,103 @@
+"""Changes to events, memberships and photos. Views and commands call these."""
+
+import logging
+from dataclasses import dataclass, field
+
+from django.core.files.uploadedfile import UploadedFile
+from django.db import IntegrityError, transaction
+
+from accounts.models import Sharing, User
+from events.models import Event, JobStatus, Membership, Photo, Role
+from events.uploads import UploadProblem, check_upload, file_sha256
+from recognition.queue import enqueue
+from recognition.tasks import process_photo, reclassify_event
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class UploadResult:
+    photos: list[Photo] = field(default_factory=list)
+    problems: list[UploadProblem] = field(default_factory=list)
+
+
+@transaction.atomic
+def create_event(organizer: User, name: str, unknown_face_policy: str) -> Event:
+    event = Event.objects.create(name=name, created_by=organizer, unknown_face_policy=unknown_face_policy)
+    Membership.objects.create(event=event, user=organizer, role=Role.ORGANIZER)
+    logger.info("Event %s created by user %s", event.id, organizer.id)
+    return event
+
+
+def join_event(user: User, invite_code: str) -> Membership | None:
+    """Add the user to the event with that invite code; None when the code is unknown."""
+    event = Event.objects.filter(invite_code=invite_code).first()
+    if event is None:
+        return None
+
+    membership, created = Membership.objects.get_or_create(event=event, user=user)
+    if created:
+        logger.info("User %s joined event %s", user.id, event.id)
+        # The new member's selfies join the event's classifier.
+        enqueue(reclassify_event, str(event.id))
+    return membership
+
+
+def set_event_sharing(membership: Membership, sharing: str | None) -> None:
+    if sharing not in (None, *Sharing.values):
+        raise ValueError(f"Unknown sharing choice {sharing!r}.")
+    membership.sharing = sharing
+    membership.save(update_fields=["sharing"])
+
+
+def upload_photos(event: Event, uploader: User, files: list[UploadedFile]) -> UploadResult:
+    """Store each acceptable file as a waiting photo and queue its processing."""
+    result = UploadResult()
+    for upload in files:
+        problem = check_upload(upload)
+        if problem:
+            result.problems.append(UploadProblem(upload.name, problem))
+            continue
+
+        photo = _store_photo(event, uploader, upload)
+        if photo is None:
+            result.problems.append(
+                UploadProblem(upload.name, f"{upload.name} is already in this event; it was not added again.")
+            )
+            continue
+        result.photos.append(photo)
+
+    logger.info(
+        "Event %s: user %s uploaded %d photos, %d rejected",
+        event.id,
+        uploader.id,
+        len(result.photos),
+        len(result.problems),
+    )
+    return result
+
+
+def retry_photo(photo: Photo) -> None:
+    """Queue a failed photo again, for example after a worker was killed."""
+    updated = Photo.objects.filter(id=photo.id, status=JobStatus.FAILED).update(status=JobStatus.PENDING, error="")
+    if updated:
+        enqueue(process_photo, str(photo.id))
+
+
+def _store_photo(event: Event, uploader: User, upload: UploadedFile) -> Photo | None:
+    checksum = file_sha256(upload)
+    if Photo.objects.filter(event=event, checksum=checksum).exists():
+        return None
+
+    photo = Photo(event=event, uploaded_by=uploader, original_name=upload.name[:255], checksum=checksum)
+    try:
+        with transaction.atomic():
+            photo.file.save(upload.name, upload, save=False)
+            photo.save()
+            enqueue(process_photo, str(photo.id))
+    except IntegrityError:
+        # The same file arrived twice at once; the other request stored it.
+        photo.file.delete(save=False)
+        return None
+    return photo
+

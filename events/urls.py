@@ -1,0 +1,21 @@
+from django.urls import path
+
+from events import views
+
+app_name = "events"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("events/new/", views.create_event, name="create"),
+    path("events/<uuid:event_id>/", views.gallery, name="gallery"),
+    path("events/<uuid:event_id>/me/", views.photos_of_me, name="photos_of_me"),
+    path("events/<uuid:event_id>/upload/", views.upload, name="upload"),
+    path("events/<uuid:event_id>/sharing/", views.sharing, name="sharing"),
+    path("events/<uuid:event_id>/invite/", views.invite, name="invite"),
+    path("join/", views.join_by_code, name="join_by_code"),
+    path("join/<str:invite_code>/", views.join, name="join"),
+    path("photos/<uuid:photo_id>/", views.photo_detail, name="photo"),
+    path("photos/<uuid:photo_id>/image/<str:size>/", views.photo_image, name="photo_image"),
+    path("photos/<uuid:photo_id>/download/", views.photo_download, name="photo_download"),
+    path("photos/<uuid:photo_id>/retry/", views.retry, name="retry"),
+]

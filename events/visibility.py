@@ -1,0 +1,118 @@
+"""The consent rule: may viewer V see photo P, and in which rendition.
+
+Every way out of the system (pages, image responses, downloads, counts) asks
+this module and nothing else. The rule fails closed: a photo is withheld from
+others whenever anything it depends on is unknown or unexpected.
+
+For a member V of the photo's event, photo P is:
+
+- withheld from everyone but its uploader until processing is done;
+- withheld if a matched face belongs to someone other than V who chose "hide";
+- withheld if a face nobody has identified (unknown, or uncertain) falls under
+  the event's "hold" policy;
+- otherwise shown, with every matched face whose owner chose "blur" (unless
+  that owner is V) and every unidentified face under the "blur" policy blurred.
+
+A person who is not a member of the event sees nothing of it.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.db.models import Prefetch
+
+from accounts.models import Sharing, User
+from events.models import Event, JobStatus, Membership, Photo, UnknownFacePolicy
+from recognition.models import Face
+from recognition.schemas import Box, Decision
+
+
+@dataclass(frozen=True)
+class Rendition:
+    """How a photo may be shown: as is, or with the listed face boxes blurred."""
+
+    blurred_boxes: tuple[Box, ...] = ()
+
+
+@dataclass(frozen=True)
+class EventAccess:
+    """A viewer's standing in an event, with every member's sharing choice loaded."""
+
+    event: Event
+    viewer: User
+    membership: Membership
+    sharing_by_user_id: dict[str, str]
+
+    @property
+    def is_organizer(self) -> bool:
+        return self.membership.is_organizer
+
+
+def event_access(viewer: User, event_id) -> EventAccess | None:
+    """Return the viewer's access to the event, or None when they are not a member."""
+    if not viewer.is_authenticated:
+        return None
+
+    membership = (
+        Membership.objects.select_related("event", "user").filter(event_id=event_id, user=viewer).first()
+    )
+    if membership is None:
+        return None
+
+    members = Membership.objects.filter(event_id=event_id).select_related("user")
+    sharing = {str(member.user_id): member.effective_sharing for member in members}
+    return EventAccess(membership.event, viewer, membership, sharing)
+
+
+def photo_rendition(access: EventAccess, photo: Photo) -> Rendition | None:
+    """Return how the viewer may see the photo, or None when they may not see it."""
+    if photo.event_id != access.event.id:
+        return None
+
+    if photo.status != JobStatus.DONE:
+        return Rendition() if photo.uploaded_by_id == access.viewer.id else None
+
+    blurred: list[Box] = []
+    for face in photo.faces.all():
+        treatment = _face_treatment(access, face)
+        if treatment == Sharing.BLUR:
+            blurred.append(face.box)
+        elif treatment != Sharing.SHARE:
+            return None
+    return Rendition(tuple(blurred))
+
+
+def visible_photos(access: EventAccess, photos: Iterable[Photo] | None = None) -> list[tuple[Photo, Rendition]]:
+    """Return the event's photos that the viewer may see, each with its rendition."""
+    if photos is None:
+        photos = photos_with_faces(access.event.photos.all())
+
+    visible = []
+    for photo in photos:
+        rendition = photo_rendition(access, photo)
+        if rendition is not None:
+            visible.append((photo, rendition))
+    return visible
+
+
+def photos_with_faces(queryset):
+    """Load each photo's faces in one query, as photo_rendition reads them."""
+    return queryset.prefetch_related(Prefetch("faces", queryset=Face.objects.only(
+        "id", "photo_id", "status", "identity_id", "box_x", "box_y", "box_width", "box_height"
+    )))
+
+
+def _face_treatment(access: EventAccess, face: Face) -> str:
+    """Return share, blur or hide for one face, as seen by the viewer."""
+    if face.status == Decision.MATCHED and face.identity_id is not None:
+        if face.identity_id == access.viewer.id:
+            return Sharing.SHARE
+        # A matched person without a known choice is hidden: fail closed.
+        return access.sharing_by_user_id.get(str(face.identity_id), Sharing.HIDE)
+
+    policy = access.event.unknown_face_policy
+    if policy == UnknownFacePolicy.SHOW:
+        return Sharing.SHARE
+    if policy == UnknownFacePolicy.BLUR:
+        return Sharing.BLUR
+    return Sharing.HIDE

@@ -1,0 +1,92 @@
+"""Open-set identification: KNN over enrolled selfies with a distance threshold.
+
+A face is named only when it is close to one enrolled identity, clearly closer
+to it than to any other, and its k nearest selfies vote for that identity.
+A face far from everyone is unknown; everything in between is uncertain and
+waits for a reviewer. A wrong name is the worst outcome here, because it can
+show a person who chose to hide, so every doubt resolves to "uncertain".
+
+Imports nothing from Django, so that tests and benchmarks can use it alone.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.neighbors import KNeighborsClassifier
+
+from recognition.schemas import Classification, Decision
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """L2 distances between unit FaceNet embeddings (0 = same, 2 = opposite)."""
+
+    match: float = 0.85
+    """Largest distance to the nearest selfie at which a face may be named."""
+    uncertain: float = 1.10
+    """Largest distance at which a face is still worth a reviewer's look."""
+    margin: float = 0.05
+    """How much nearer the named identity must be than the next identity."""
+
+
+class IdentityClassifier:
+    """KNN classifier over the enrolled identities of one event."""
+
+    def __init__(self, thresholds: Thresholds, *, neighbors: int = 3) -> None:
+        self.thresholds = thresholds
+        self.neighbors = neighbors
+        self._embeddings = np.zeros((0, 0), dtype=np.float32)
+        self._labels = np.array([], dtype=object)
+        self._knn: KNeighborsClassifier | None = None
+
+    @property
+    def identities(self) -> set[str]:
+        return set(self._labels.tolist())
+
+    def fit(self, embeddings: np.ndarray, labels: list[str]) -> "IdentityClassifier":
+        if len(embeddings) != len(labels):
+            raise ValueError(f"{len(embeddings)} embeddings but {len(labels)} labels.")
+
+        self._embeddings = np.asarray(embeddings, dtype=np.float32)
+        self._labels = np.asarray(labels, dtype=object)
+        self._knn = None
+        if len(labels):
+            k = min(self.neighbors, len(labels))
+            self._knn = KNeighborsClassifier(n_neighbors=k, weights="distance", metric="euclidean")
+            self._knn.fit(self._embeddings, self._labels)
+        return self
+
+    def classify(self, embeddings: np.ndarray) -> list[Classification]:
+        if self._knn is None or len(embeddings) == 0:
+            return [Classification(Decision.UNKNOWN, None, None, None) for _ in range(len(embeddings))]
+
+        votes = self._knn.predict(embeddings)
+        return [self._decide(embedding, vote) for embedding, vote in zip(embeddings, votes, strict=True)]
+
+    def _decide(self, embedding: np.ndarray, vote: str) -> Classification:
+        nearest_by_identity = self._nearest_distance_by_identity(embedding)
+        ranked = sorted(nearest_by_identity.items(), key=lambda item: item[1])
+        candidate, distance = ranked[0]
+        runner_up_distance = ranked[1][1] if len(ranked) > 1 else np.inf
+
+        if distance > self.thresholds.uncertain:
+            return Classification(Decision.UNKNOWN, None, candidate, distance)
+
+        is_clear = (
+            distance <= self.thresholds.match
+            and runner_up_distance - distance >= self.thresholds.margin
+            and vote == candidate
+        )
+        if is_clear:
+            return Classification(Decision.MATCHED, candidate, candidate, distance)
+        return Classification(Decision.UNCERTAIN, None, candidate, distance)
+
+    def _nearest_distance_by_identity(self, embedding: np.ndarray) -> dict[str, float]:
+        # Brute force over every selfie: an event has at most a few thousand,
+        # and the exact per-identity minimum is what the margin rule needs.
+        distances = np.linalg.norm(self._embeddings - embedding, axis=1)
+        nearest: dict[str, float] = {}
+        for label, distance in zip(self._labels, distances, strict=True):
+            if distance < nearest.get(label, np.inf):
+                nearest[label] = float(distance)
+        return nearest

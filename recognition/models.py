@@ -1,0 +1,88 @@
+import uuid
+from pathlib import PurePath
+
+import numpy as np
+from django.conf import settings
+from django.db import models
+
+from events.models import JobStatus, Photo
+from recognition.schemas import Box, Decision
+
+
+def selfie_upload_path(selfie: "Selfie", filename: str) -> str:
+    suffix = PurePath(filename).suffix.lower()[:10]
+    return f"selfies/{selfie.user_id}/{selfie.id}{suffix}"
+
+
+class EmbeddingField(models.BinaryField):
+    """A float32 vector stored as raw bytes (2 KB for FaceNet's 512 dimensions)."""
+
+    def from_db_value(self, value, expression, connection):
+        if value is None:
+            return None
+        return np.frombuffer(bytes(value), dtype=np.float32)
+
+    def get_prep_value(self, value):
+        if isinstance(value, np.ndarray):
+            value = np.asarray(value, dtype=np.float32).tobytes()
+        return super().get_prep_value(value)
+
+
+class Selfie(models.Model):
+    """One enrollment image of an attendee and, once processed, its embedding."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="selfies")
+    file = models.FileField(upload_to=selfie_upload_path, max_length=255)
+    original_name = models.CharField(max_length=255)
+    status = models.CharField(max_length=16, choices=JobStatus.choices, default=JobStatus.PENDING)
+    error = models.TextField(blank=True)
+    embedding = EmbeddingField(null=True, editable=False)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+    status_changed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["uploaded_at", "id"]
+
+
+class Face(models.Model):
+    """A face detected in a photo, with its embedding and the recognition decision.
+
+    identity is set only when status is "matched"; an uncertain face keeps its
+    best guess in candidate, which the consent rule never treats as a name.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    photo = models.ForeignKey(Photo, on_delete=models.CASCADE, related_name="faces")
+    # Pixels of the upright (EXIF-rotated) image.
+    box_x = models.IntegerField()
+    box_y = models.IntegerField()
+    box_width = models.PositiveIntegerField()
+    box_height = models.PositiveIntegerField()
+    landmarks = models.JSONField(default=dict, help_text="MTCNN's five landmarks as name: [x, y] pixels.")
+    confidence = models.FloatField(help_text="MTCNN detection probability, 0 to 1.")
+    embedding = EmbeddingField()
+    status = models.CharField(
+        max_length=16, choices=[(decision.value, decision.value) for decision in Decision]
+    )
+    identity = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="faces"
+    )
+    candidate = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    distance = models.FloatField(null=True, blank=True, help_text="L2 distance to the candidate's nearest selfie.")
+
+    class Meta:
+        ordering = ["photo", "-box_width"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(identity__isnull=True) | models.Q(status=Decision.MATCHED.value),
+                name="identity_only_when_matched",
+            )
+        ]
+
+    @property
+    def box(self) -> Box:
+        return Box(self.box_x, self.box_y, self.box_width, self.box_height)

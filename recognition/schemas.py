@@ -1,0 +1,63 @@
+"""Typed results passed between the recognition modules."""
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+import numpy as np
+
+LANDMARK_NAMES = ("left_eye", "right_eye", "nose", "mouth_left", "mouth_right")
+
+
+@dataclass(frozen=True)
+class Box:
+    """A face's bounding box in pixels of the upright image: left, top, width, height."""
+
+    x: int
+    y: int
+    width: int
+    height: int
+
+    @property
+    def area(self) -> int:
+        return self.width * self.height
+
+    def scaled(self, factor: float) -> "Box":
+        return Box(
+            round(self.x * factor),
+            round(self.y * factor),
+            round(self.width * factor),
+            round(self.height * factor),
+        )
+
+
+@dataclass(frozen=True)
+class DetectedFace:
+    box: Box
+    confidence: float
+    """MTCNN's output-network probability that the box holds a face, 0 to 1."""
+    landmarks: dict[str, tuple[float, float]] = field(default_factory=dict)
+    """The five MTCNN landmarks (LANDMARK_NAMES) as (x, y) pixels of the upright image."""
+
+
+@dataclass(frozen=True)
+class AnalyzedFace:
+    face: DetectedFace
+    embedding: np.ndarray
+    """The L2-normalized 512-d FaceNet embedding, float32."""
+
+
+class Decision(StrEnum):
+    MATCHED = "matched"
+    UNCERTAIN = "uncertain"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class Classification:
+    decision: Decision
+    identity: str | None
+    """The named identity; set only when decision is MATCHED."""
+    candidate: str | None
+    """The nearest enrolled identity, for a reviewer; None when nobody is enrolled."""
+    distance: float | None
+    """L2 distance between unit embeddings from the face to the candidate's nearest selfie."""
