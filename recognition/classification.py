@@ -60,10 +60,26 @@ class IdentityClassifier:
         if self._knn is None or len(embeddings) == 0:
             return [Classification(Decision.UNKNOWN, None, None, None) for _ in range(len(embeddings))]
 
-        votes = self._knn.predict(embeddings)
+        distances, indices = self._knn.kneighbors(embeddings)
+        votes = [self._vote(row_distances, row_indices) for row_distances, row_indices in zip(distances, indices, strict=True)]
         return [self._decide(embedding, vote) for embedding, vote in zip(embeddings, votes, strict=True)]
 
-    def _decide(self, embedding: np.ndarray, vote: str) -> Classification:
+    def _vote(self, distances: np.ndarray, indices: np.ndarray) -> str | None:
+        """Return the identity that the k nearest selfies elect, weighted by 1 / distance.
+
+        Selfies beyond the uncertain threshold do not vote, so that a person
+        with one selfie is not outvoted by far-away people with many.
+        """
+        weights: dict[str, float] = {}
+        for distance, index in zip(distances, indices, strict=True):
+            if distance <= self.thresholds.uncertain:
+                label = self._labels[index]
+                weights[label] = weights.get(label, 0.0) + 1.0 / max(float(distance), 1e-6)
+        if not weights:
+            return None
+        return max(weights, key=weights.__getitem__)
+
+    def _decide(self, embedding: np.ndarray, vote: str | None) -> Classification:
         nearest_by_identity = self._nearest_distance_by_identity(embedding)
         ranked = sorted(nearest_by_identity.items(), key=lambda item: item[1])
         candidate, distance = ranked[0]

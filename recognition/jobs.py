@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from events.models import JobStatus, Photo
 from recognition.models import Selfie
-from recognition.queue import send
+from recognition import queue
 from recognition.tasks import enroll_selfie, process_photo
 
 logger = logging.getLogger(__name__)
@@ -26,11 +26,11 @@ def resume_unfinished_jobs() -> tuple[int, int]:
 
     photo_ids = list(Photo.objects.filter(unfinished).values_list("id", flat=True))
     for photo_id in photo_ids:
-        send(process_photo, str(photo_id))
+        queue.send(process_photo, str(photo_id))
 
     selfie_ids = list(Selfie.objects.filter(unfinished).values_list("id", flat=True))
     for selfie_id in selfie_ids:
-        send(enroll_selfie, str(selfie_id))
+        queue.send(enroll_selfie, str(selfie_id))
 
     if photo_ids or selfie_ids:
         logger.info("Resumed %d photos and %d selfies", len(photo_ids), len(selfie_ids))

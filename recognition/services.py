@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from events.models import Event, JobStatus, Membership, Photo
 from recognition.classification import IdentityClassifier, Thresholds
+from recognition.embedding import EMBEDDING_SIZE
 from recognition.imaging import ImageError, load_image_array
 from recognition.models import Face, Selfie
 from recognition.pipeline import FacePipeline, PipelineConfig, get_pipeline
@@ -170,7 +171,7 @@ def event_classifier(event: Event) -> IdentityClassifier:
     labels = [str(user_id) for user_id, _ in selfies]
     embeddings = np.array([embedding for _, embedding in selfies], dtype=np.float32)
     classifier = IdentityClassifier(thresholds(), neighbors=settings.FACEGATE_KNN_NEIGHBORS)
-    return classifier.fit(embeddings.reshape(len(labels), -1), labels)
+    return classifier.fit(embeddings.reshape(len(labels), EMBEDDING_SIZE), labels)
 
 
 def reclassify_event(event_id: str) -> None:
