@@ -29,7 +29,7 @@ def check_upload(upload: UploadedFile) -> str | None:
     limit = settings.FACEGATE_MAX_UPLOAD_BYTES
     if upload.size > limit:
         return (
-            f"{name} is {upload.size / 1e6:.1f} MB, more than the limit of {limit / 1e6:.0f} MB. "
+            f"{name} is {_megabytes(upload.size)}, more than the limit of {_megabytes(limit)}. "
             "Export it at a smaller size and upload it again."
         )
     if upload.size == 0:
@@ -40,3 +40,7 @@ def check_upload(upload: UploadedFile) -> str | None:
     except ImageError as error:
         return str(error)
     return None
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 1e6:.1f} MB" if size < 10e6 else f"{size / 1e6:.0f} MB"
