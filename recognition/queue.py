@@ -7,7 +7,9 @@ idempotent (see recognition.services), so sending one twice does no harm.
 
 import logging
 import threading
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 
 from celery import Task
 from django.conf import settings
@@ -17,13 +19,27 @@ logger = logging.getLogger(__name__)
 
 _executor: ThreadPoolExecutor | None = None
 _executor_lock = threading.Lock()
+_inline = threading.local()
 
 
 def enqueue(task: Task, *args: str) -> None:
     transaction.on_commit(lambda: send(task, *args))
 
 
+@contextmanager
+def running_inline() -> Iterator[None]:
+    """Run the jobs sent from this thread at once, for management commands that wait for them."""
+    _inline.active = True
+    try:
+        yield
+    finally:
+        _inline.active = False
+
+
 def send(task: Task, *args: str) -> None:
+    if getattr(_inline, "active", False):
+        task.run(*args)
+        return
     if settings.CELERY_BROKER_URL:
         task.delay(*args)
         return

@@ -1,0 +1,117 @@
+"""Page flows through the Django test client: accounts, events, consent and language."""
+
+from http import HTTPStatus
+
+import pytest
+from django.urls import reverse
+
+from accounts.models import Sharing, User
+from events.models import Event, Membership, Role
+
+
+@pytest.mark.django_db
+def test_sign_up_logs_in(client):
+    response = client.post(
+        reverse("accounts:signup"),
+        {"username": "nora", "email": "nora@example.org", "password1": "a quiet evening", "password2": "a quiet evening"},
+    )
+
+    assert response.status_code == HTTPStatus.FOUND
+    assert client.get(reverse("events:home")).context["user"].username == "nora"
+
+
+@pytest.mark.django_db
+def test_create_event_makes_organizer(client, organizer):
+    client.force_login(organizer)
+
+    response = client.post(reverse("events:create"), {"name": "Graduation", "unknown_face_policy": "blur"})
+
+    event = Event.objects.get(name="Graduation")
+    assert response["Location"] == reverse("events:gallery", args=[event.id])
+    assert event.unknown_face_policy == "blur"
+    assert Membership.objects.get(event=event, user=organizer).role == Role.ORGANIZER
+
+
+@pytest.mark.django_db
+def test_join_by_invite_code(client, event, stranger):
+    client.force_login(stranger)
+
+    page = client.get(reverse("events:join_by_code"), {"code": event.invite_code}, follow=True)
+    client.post(reverse("events:join", args=[event.invite_code]))
+
+    assert page.status_code == HTTPStatus.OK
+    assert Membership.objects.get(event=event, user=stranger).role == Role.ATTENDEE
+
+
+@pytest.mark.django_db
+def test_join_with_wrong_code_not_found(client, stranger):
+    client.force_login(stranger)
+
+    assert client.get(reverse("events:join", args=["no-such-code"])).status_code == HTTPStatus.NOT_FOUND
+
+
+@pytest.mark.django_db
+def test_consent_needs_checkbox(client, attendee):
+    client.force_login(attendee)
+
+    client.post(reverse("accounts:give_consent"), {"default_sharing": Sharing.SHARE})
+
+    attendee.refresh_from_db()
+    assert attendee.biometric_consent_at is None
+
+
+@pytest.mark.django_db
+def test_consent_with_checkbox_recorded(client, attendee):
+    client.force_login(attendee)
+
+    client.post(reverse("accounts:give_consent"), {"consent": "on", "default_sharing": Sharing.BLUR})
+
+    attendee.refresh_from_db()
+    assert attendee.biometric_consent_at is not None
+    assert attendee.default_sharing == Sharing.BLUR
+
+
+@pytest.mark.django_db
+def test_selfie_upload_refused_without_consent(client, attendee, jobs):
+    client.force_login(attendee)
+
+    response = client.post(reverse("accounts:upload_selfies"), {"files": []}, follow=True)
+
+    assert "Give your consent" in response.content.decode()
+    assert jobs.sent == []
+
+
+@pytest.mark.django_db
+def test_event_sharing_override_saved(client, event, attendee):
+    client.force_login(attendee)
+
+    client.post(reverse("events:sharing", args=[event.id]), {"sharing": Sharing.HIDE})
+
+    membership = Membership.objects.get(event=event, user=attendee)
+    assert membership.sharing == Sharing.HIDE
+    assert membership.effective_sharing == Sharing.HIDE
+
+
+@pytest.mark.django_db
+def test_event_sharing_back_to_default(client, event, attendee):
+    Membership.objects.filter(event=event, user=attendee).update(sharing=Sharing.HIDE)
+    client.force_login(attendee)
+
+    client.post(reverse("events:sharing", args=[event.id]), {"sharing": ""})
+
+    membership = Membership.objects.get(event=event, user=attendee)
+    assert membership.sharing is None
+    assert membership.effective_sharing == User.objects.get(id=attendee.id).default_sharing
+
+
+@pytest.mark.django_db
+def test_pages_in_french(client):
+    response = client.get(reverse("login"), HTTP_ACCEPT_LANGUAGE="fr")
+
+    assert '<html lang="fr">' in response.content.decode()
+    assert "Se connecter" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_health_check(client):
+    assert client.get(reverse("health")).content == b"ok"
