@@ -41,6 +41,10 @@ def _render(file_field, name: str, blurred_boxes: tuple[Box, ...], max_side: int
     if max_side is not None:
         image.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
 
+    # Pillow keeps EXIF, XMP and ICC data in info; none of it may leave.
+    # NOTE: dropping the ICC profile without converting to sRGB shifts the
+    # colours of wide-gamut photos slightly.
+    image.info = {}
     output = io.BytesIO()
     image.save(output, format="JPEG", quality=JPEG_QUALITY)
     return output.getvalue()

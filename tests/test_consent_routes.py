@@ -228,6 +228,7 @@ def test_served_images_carry_no_exif(party):
     for route in ("thumb", "large", "original", "download"):
         image = decode(party.client_for("sharer").get(photo_urls(photo)[route]))
         assert image.info.get("exif") is None, route
+        assert image.info.get("xmp") is None, route
         assert len(image.getexif()) == 0, route
 
 
