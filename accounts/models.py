@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 
 class Sharing(models.TextChoices):
-    """What an attendee allows others to see of photos showing them."""
+    """An attendee's permission for photos that show them."""
 
     SHARE = "share", _("Share: show photos of me")
     BLUR = "blur", _("Blur: show photos with my face blurred")

@@ -1,4 +1,4 @@
-"""Derived images for viewers: resized, faces blurred as the rendition says, no metadata."""
+"""Derived images for viewers: resized, with the rendition's faces blurred, and without metadata."""
 
 import io
 

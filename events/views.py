@@ -169,7 +169,7 @@ def _image_response(photo, rendition, size) -> HttpResponse:
     try:
         data = render_photo(photo, rendition, size)
     except ValueError:
-        # The uploader alone sees an unprocessed photo, which may not decode.
+        # Only the uploader can reach an unprocessed photo, which may not decode.
         raise Http404 from None
     response = HttpResponse(data, content_type="image/jpeg")
     # Consent can change at any time, so no cache may keep a copy.

@@ -1,7 +1,7 @@
 """The consent rule: may viewer V see photo P, and in which rendition.
 
-Every way out of the system (pages, image responses, downloads, counts) asks
-this module and nothing else. The rule fails closed: a photo is withheld from
+Every way out of the system (pages, image responses, downloads, counts)
+calls this module and nothing else. The rule fails closed: a photo is withheld from
 others whenever anything it depends on is unknown or unexpected.
 
 For a member V of the photo's event, photo P is:
@@ -29,7 +29,7 @@ from recognition.schemas import Box, Decision
 
 @dataclass(frozen=True)
 class Rendition:
-    """How a photo may be shown: as is, or with the listed face boxes blurred."""
+    """The form in which a viewer may see a photo: as is, or with the listed face boxes blurred."""
 
     blurred_boxes: tuple[Box, ...] = ()
 

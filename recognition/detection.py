@@ -30,8 +30,8 @@ class FaceDetector:
     """Find faces in an RGB image, downscaling large photos first.
 
     Detection runs on a copy whose longer side is at most max_side pixels, so
-    time and memory stay bounded for any photo; boxes and landmarks come back
-    in the full image's pixels. min_face_pixels is measured in that copy.
+    time and memory stay bounded for any photo. Boxes and landmarks come back
+    in the full image's pixels. min_face_pixels is measured in the copy.
     """
 
     def __init__(

@@ -1,5 +1,5 @@
-"""Safe image loading: any file a person uploads becomes an upright RGB image
-or an ImageError whose message names the file and says what to do.
+"""Safe image loading: any uploaded file becomes an upright RGB image, or an
+ImageError whose message names the file and tells the uploader what to do.
 
 Imports nothing from Django, so that tests and benchmarks can use it alone.
 """

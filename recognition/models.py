@@ -49,7 +49,7 @@ class Selfie(models.Model):
 class Face(models.Model):
     """A face detected in a photo, with its embedding and the recognition decision.
 
-    identity is set only when status is "matched"; an uncertain face keeps its
+    identity is set only when status is "matched". An uncertain face keeps its
     best guess in candidate, which the consent rule never treats as a name.
     """
 

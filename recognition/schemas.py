@@ -34,7 +34,7 @@ class Box:
 class DetectedFace:
     box: Box
     confidence: float
-    """MTCNN's output-network probability that the box holds a face, 0 to 1."""
+    """MTCNN's output-network probability that the box contains a face, 0 to 1."""
     landmarks: dict[str, tuple[float, float]] = field(default_factory=dict)
     """The five MTCNN landmarks (LANDMARK_NAMES) as (x, y) pixels of the upright image."""
 

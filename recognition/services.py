@@ -1,8 +1,8 @@
 """Recognition jobs on Django rows: process a photo, enroll a selfie, re-classify an event.
 
 Each job takes an id, claims its row with a conditional UPDATE, and records
-its outcome on the row, so that a retry of a finished job does nothing and a
-job whose worker died is claimed again once it is stale. A bad upload marks
+its outcome on the row. A retry of a finished job therefore does nothing, and
+a job whose worker died is claimed again once it is stale. A bad upload marks
 its own row failed with a message for the uploader and never raises.
 """
 

@@ -6,7 +6,7 @@ tested too. Then the `query`, `group` and `distractors` photos are uploaded.
 """
 
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pytest
 
@@ -28,8 +28,6 @@ class Gala:
     people: dict[str, User]
     rows_by_photo_id: dict[str, ManifestRow]
     late_faces_named_before_enrollment: int
-    selfies_sent: int = 0
-    jobs: list[str] = field(default_factory=list)
 
     def identity_of(self, user_id) -> str | None:
         for identity, user in self.people.items():
