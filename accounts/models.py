@@ -19,9 +19,7 @@ class User(AbstractUser):
     default_sharing = models.CharField(
         _("default sharing choice"), max_length=8, choices=Sharing.choices, default=Sharing.HIDE
     )
-    biometric_consent_at = models.DateTimeField(
-        _("consent to biometric processing given at"), null=True, blank=True
-    )
+    biometric_consent_at = models.DateTimeField(_("consent to biometric processing given at"), null=True, blank=True)
 
     @property
     def has_biometric_consent(self) -> bool:

@@ -35,7 +35,9 @@ def load_photos(faces_dir: Path) -> list[tuple[str, np.ndarray]]:
     for row in rows:
         path = faces_dir / row["relative_path"]
         try:
-            photos.append((row["relative_path"], load_image_array(path.read_bytes(), name=path.name, max_pixels=MAX_PIXELS)))
+            photos.append(
+                (row["relative_path"], load_image_array(path.read_bytes(), name=path.name, max_pixels=MAX_PIXELS))
+            )
         except ImageError:
             continue
     return photos

@@ -58,13 +58,16 @@ class Membership(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.ATTENDEE)
     # None means "use the person's default sharing choice".
-    sharing = models.CharField(
+    sharing = models.CharField(  # noqa: DJ001 (None and "" differ: None means "use the default")
         _("sharing choice for this event"), max_length=8, choices=Sharing.choices, null=True, blank=True
     )
     joined_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["event", "user"], name="one_membership_per_event")]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.event} ({self.role})"
 
     @property
     def is_organizer(self) -> bool:
@@ -98,9 +101,7 @@ class Photo(models.Model):
 
     class Meta:
         ordering = ["uploaded_at", "id"]
-        constraints = [
-            models.UniqueConstraint(fields=["event", "checksum"], name="one_copy_of_a_photo_per_event")
-        ]
+        constraints = [models.UniqueConstraint(fields=["event", "checksum"], name="one_copy_of_a_photo_per_event")]
         indexes = [models.Index(fields=["event", "status"])]
 
     def __str__(self) -> str:

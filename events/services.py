@@ -100,4 +100,3 @@ def _store_photo(event: Event, uploader: User, upload: UploadedFile) -> Photo | 
         photo.file.delete(save=False)
         return None
     return photo
-

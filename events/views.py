@@ -102,7 +102,9 @@ def upload(request, event_id):
         for problem in result.problems:
             messages.error(request, problem.message)
         if result.photos:
-            messages.success(request, _("%(count)d photos received; they are being processed.") % {"count": len(result.photos)})
+            messages.success(
+                request, _("%(count)d photos received; they are being processed.") % {"count": len(result.photos)}
+            )
         return redirect("events:upload", event_id=event_id)
 
     photos = photos_with_faces(access.event.photos.filter(uploaded_by=request.user).order_by("-uploaded_at"))

@@ -53,9 +53,7 @@ def event_access(viewer: User, event_id) -> EventAccess | None:
     if not viewer.is_authenticated:
         return None
 
-    membership = (
-        Membership.objects.select_related("event", "user").filter(event_id=event_id, user=viewer).first()
-    )
+    membership = Membership.objects.select_related("event", "user").filter(event_id=event_id, user=viewer).first()
     if membership is None:
         return None
 
@@ -97,9 +95,14 @@ def visible_photos(access: EventAccess, photos: Iterable[Photo] | None = None) -
 
 def photos_with_faces(queryset):
     """Load each photo's faces in one query, as photo_rendition reads them."""
-    return queryset.prefetch_related(Prefetch("faces", queryset=Face.objects.only(
-        "id", "photo_id", "status", "identity_id", "box_x", "box_y", "box_width", "box_height"
-    )))
+    return queryset.prefetch_related(
+        Prefetch(
+            "faces",
+            queryset=Face.objects.only(
+                "id", "photo_id", "status", "identity_id", "box_x", "box_y", "box_width", "box_height"
+            ),
+        )
+    )
 
 
 def _face_treatment(access: EventAccess, face: Face) -> str:

@@ -61,7 +61,10 @@ class IdentityClassifier:
             return [Classification(Decision.UNKNOWN, None, None, None) for _ in range(len(embeddings))]
 
         distances, indices = self._knn.kneighbors(embeddings)
-        votes = [self._vote(row_distances, row_indices) for row_distances, row_indices in zip(distances, indices, strict=True)]
+        votes = [
+            self._vote(row_distances, row_indices)
+            for row_distances, row_indices in zip(distances, indices, strict=True)
+        ]
         return [self._decide(embedding, vote) for embedding, vote in zip(embeddings, votes, strict=True)]
 
     def _vote(self, distances: np.ndarray, indices: np.ndarray) -> str | None:

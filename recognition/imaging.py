@@ -70,13 +70,11 @@ def _open(stream: BinaryIO, name: str) -> Image.Image:
             image = Image.open(stream)
     except UnidentifiedImageError:
         raise ImageError(
-            f"{name} is not an image that Facegate can read. "
-            f"Upload a photo in {SUPPORTED_FORMATS} format."
+            f"{name} is not an image that Facegate can read. Upload a photo in {SUPPORTED_FORMATS} format."
         ) from None
     except (OSError, ValueError, SyntaxError) as error:
         raise ImageError(
-            f"{name} could not be opened ({error}). "
-            f"Export it again as {SUPPORTED_FORMATS} and upload the new file."
+            f"{name} could not be opened ({error}). Export it again as {SUPPORTED_FORMATS} and upload the new file."
         ) from None
 
     if getattr(image, "n_frames", 1) > 1:

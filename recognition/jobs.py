@@ -8,8 +8,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from events.models import JobStatus, Photo
-from recognition.models import Selfie
 from recognition import queue
+from recognition.models import Selfie
 from recognition.tasks import enroll_selfie, process_photo
 
 logger = logging.getLogger(__name__)

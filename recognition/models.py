@@ -45,6 +45,9 @@ class Selfie(models.Model):
     class Meta:
         ordering = ["uploaded_at", "id"]
 
+    def __str__(self) -> str:
+        return self.original_name
+
 
 class Face(models.Model):
     """A face detected in a photo, with its embedding and the recognition decision.
@@ -63,9 +66,7 @@ class Face(models.Model):
     landmarks = models.JSONField(default=dict, help_text="MTCNN's five landmarks as name: [x, y] pixels.")
     confidence = models.FloatField(help_text="MTCNN detection probability, 0 to 1.")
     embedding = EmbeddingField()
-    status = models.CharField(
-        max_length=16, choices=[(decision.value, decision.value) for decision in Decision]
-    )
+    status = models.CharField(max_length=16, choices=[(decision.value, decision.value) for decision in Decision])
     identity = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="faces"
     )
@@ -82,6 +83,9 @@ class Face(models.Model):
                 name="identity_only_when_matched",
             )
         ]
+
+    def __str__(self) -> str:
+        return f"{self.status} face in photo {self.photo_id}"
 
     @property
     def box(self) -> Box:

@@ -189,7 +189,9 @@ def reclassify_event(event_id: str) -> None:
             _apply_classification(face, result)
         Face.objects.bulk_update(faces, ["status", "identity", "candidate", "distance"], batch_size=500)
 
-    logger.info("Event %s: re-classified %d faces against %d identities", event_id, len(faces), len(classifier.identities))
+    logger.info(
+        "Event %s: re-classified %d faces against %d identities", event_id, len(faces), len(classifier.identities)
+    )
 
 
 def _read_image(file_field, name: str) -> np.ndarray:

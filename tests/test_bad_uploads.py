@@ -53,7 +53,12 @@ def test_shared_odd_file_processed_or_named(event, organizer, jobs, row):
 @pytest.mark.parametrize(
     "relative_path",
     [f"variants/pil_hopper_orientation_{number}.jpg" for number in range(2, 9)]
-    + ["variants/pil_hopper.heic", "variants/pil_hopper.gif", "variants/pil_hopper_gray.jpg", "variants/isf_bulk_image_T1.jpeg"],
+    + [
+        "variants/pil_hopper.heic",
+        "variants/pil_hopper.gif",
+        "variants/pil_hopper_gray.jpg",
+        "variants/isf_bulk_image_T1.jpeg",
+    ],
 )
 def test_face_found_in_exif_rotated_and_odd_formats(event, organizer, jobs, relative_path):
     photo, message = _upload_and_process(event, organizer, jobs, upload_of(relative_path))
@@ -79,7 +84,7 @@ def test_truncated_jpeg_fails_with_name(event, organizer, jobs):
 def test_any_color_mode_processed(event, organizer, jobs, mode):
     image = _real_image("identities/barack_obama/fr_obama1.jpg").convert("RGB")
     if mode == "I;16":
-        converted = Image.fromarray((__import__("numpy").asarray(image.convert("L")).astype("uint16") * 257))
+        converted = Image.fromarray(__import__("numpy").asarray(image.convert("L")).astype("uint16") * 257)
         data = _encode(converted, "PNG")
     elif mode == "CMYK":
         data = _encode(image.convert("CMYK"), "JPEG")

@@ -18,6 +18,7 @@ from events.models import JobStatus, Photo
 from recognition import services
 from recognition.jobs import reset_orphaned_jobs, resume_unfinished_jobs
 from recognition.models import Face, Selfie
+
 # Bound before the jobs fixture replaces recognition.queue.send with a recorder.
 from recognition.queue import send as send_job
 from recognition.tasks import process_photo

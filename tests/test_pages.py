@@ -13,7 +13,12 @@ from events.models import Event, Membership, Role
 def test_sign_up_logs_in(client):
     response = client.post(
         reverse("accounts:signup"),
-        {"username": "nora", "email": "nora@example.org", "password1": "a quiet evening", "password2": "a quiet evening"},
+        {
+            "username": "nora",
+            "email": "nora@example.org",
+            "password1": "a quiet evening",
+            "password2": "a quiet evening",
+        },
     )
 
     assert response.status_code == HTTPStatus.FOUND

@@ -70,9 +70,7 @@ def gala(django_db_setup, django_db_blocker):
         result = event_services.upload_photos(event, organizer, [upload_of(row.relative_path) for row in uploaded])
         assert result.problems == []
         recorder.run_all()
-        rows_by_photo_id = {
-            str(photo.id): row for photo, row in zip(result.photos, uploaded, strict=True)
-        }
+        rows_by_photo_id = {str(photo.id): row for photo, row in zip(result.photos, uploaded, strict=True)}
 
         late_before = Face.objects.filter(photo__event=event, identity=people[LATE_IDENTITY]).count()
         _enroll(recorder, people[LATE_IDENTITY], enrol_rows[LATE_IDENTITY])

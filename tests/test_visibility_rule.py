@@ -36,7 +36,9 @@ def make_photo(faces, status=JobStatus.DONE, uploader=MEMBERS[0], event_id=EVENT
 def make_access(viewer, sharing: dict, policy: str):
     event = SimpleNamespace(id=EVENT_ID, unknown_face_policy=policy)
     membership = SimpleNamespace(is_organizer=False)
-    return EventAccess(event, SimpleNamespace(id=viewer), membership, {str(key): value for key, value in sharing.items()})
+    return EventAccess(
+        event, SimpleNamespace(id=viewer), membership, {str(key): value for key, value in sharing.items()}
+    )
 
 
 face_specs = st.lists(
@@ -92,7 +94,9 @@ def test_unfinished_photo_only_for_uploader(status):
 
 def test_uncertain_face_never_counts_as_viewer():
     # An uncertain face whose best candidate is the viewer stays unidentified.
-    face = SimpleNamespace(status=Decision.UNCERTAIN.value, identity_id=None, candidate_id=MEMBERS[1], box=Box(0, 0, 9, 9))
+    face = SimpleNamespace(
+        status=Decision.UNCERTAIN.value, identity_id=None, candidate_id=MEMBERS[1], box=Box(0, 0, 9, 9)
+    )
 
     rendition = photo_rendition(make_access(MEMBERS[1], {}, UnknownFacePolicy.HOLD), make_photo([face]))
 

@@ -12,7 +12,7 @@ from events import services as event_services
 from events.models import Event, JobStatus
 from recognition.queue import running_inline
 
-DEMO_PASSWORD = "facegate-demo"
+DEMO_PASSWORD = "facegate-demo"  # noqa: S105 (printed to the user on purpose)
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".gif", ".tif", ".tiff", ".heic", ".heif", ".bmp"}
 
 
@@ -32,7 +32,9 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--people", type=Path, required=True, help="Folder with one subfolder of selfies per person.")
+        parser.add_argument(
+            "--people", type=Path, required=True, help="Folder with one subfolder of selfies per person."
+        )
         parser.add_argument("--photos", type=Path, required=True, help="Folder with the event's photos.")
         parser.add_argument("--name", default="Demo event", help="Name of the event to create.")
         parser.add_argument("--organizer", default="organizer", help="Username of the organizer account.")
@@ -69,7 +71,9 @@ class Command(BaseCommand):
             person = self._account(person_dir.name)
             account_services.give_consent(person, sharing)
             event_services.join_event(person, event.invite_code)
-            selfies, problems = account_services.add_selfies(person, [as_upload(path) for path in image_files(person_dir)])
+            selfies, problems = account_services.add_selfies(
+                person, [as_upload(path) for path in image_files(person_dir)]
+            )
             for problem in problems:
                 self.stderr.write(problem.message)
             self.stdout.write(f"Enrolled {person.username} from {len(selfies)} selfies")
