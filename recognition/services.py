@@ -8,8 +8,10 @@ its own row failed with a message for the uploader and never raises.
 
 import logging
 import time
+from collections.abc import Callable
 from datetime import timedelta
 from enum import StrEnum
+from typing import TypeVar
 
 import numpy as np
 from django.conf import settings
@@ -25,6 +27,8 @@ from recognition.pipeline import FacePipeline, PipelineConfig, get_pipeline
 from recognition.schemas import AnalyzedFace, Decision
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 # A second face in a selfie is ignored as a bystander when its box is smaller
 # than this share of the largest face's box area (half the width or less).
@@ -87,17 +91,8 @@ def process_photo(photo_id: str) -> Claim:
 
     photo = Photo.objects.select_related("event").get(id=photo_id)
     started = time.monotonic()
-    try:
-        image = _read_image(photo.file, photo.original_name)
-        analyzed = pipeline().analyze(image)
-        _save_faces(photo, image, analyzed)
-    except ImageError as error:
-        _finish(photo, JobStatus.FAILED, str(error))
-        logger.info("Photo %s rejected: %s", photo_id, error)
-        return outcome
-    except Exception:
-        _finish(photo, JobStatus.FAILED, UNEXPECTED_ERROR.format(name=photo.original_name))
-        logger.exception("Photo %s failed", photo_id)
+    analyzed = _attempt(photo, lambda: _analyze_photo(photo))
+    if analyzed is None:
         return outcome
 
     logger.info(
@@ -118,22 +113,15 @@ def enroll_selfie(selfie_id: str) -> Claim:
         return outcome
 
     selfie = Selfie.objects.select_related("user").get(id=selfie_id)
-    try:
-        image = _read_image(selfie.file, selfie.original_name)
-        face = choose_selfie_face(pipeline().analyze(image), selfie.original_name)
-    except ImageError as error:
-        _finish(selfie, JobStatus.FAILED, str(error))
-        logger.info("Selfie %s rejected: %s", selfie_id, error)
-        return outcome
-    except Exception:
-        _finish(selfie, JobStatus.FAILED, UNEXPECTED_ERROR.format(name=selfie.original_name))
-        logger.exception("Selfie %s failed", selfie_id)
+    face = _attempt(selfie, lambda: _selfie_face(selfie))
+    if face is None:
         return outcome
 
     selfie.embedding = face.embedding
     _finish(selfie, JobStatus.DONE, "", extra_fields=["embedding"])
     logger.info("Selfie %s of user %s enrolled", selfie_id, selfie.user_id)
 
+    # Imported here because recognition.tasks imports this module.
     from recognition.queue import enqueue
     from recognition.tasks import reclassify_event
 
@@ -192,6 +180,35 @@ def reclassify_event(event_id: str) -> None:
     logger.info(
         "Event %s: re-classified %d faces against %d identities", event_id, len(faces), len(classifier.identities)
     )
+
+
+def _attempt(row: Photo | Selfie, work: Callable[[], T]) -> T | None:
+    """Run a job's work; on any error, mark the row failed with a message for the uploader and return None.
+
+    Nothing is re-raised, so that one bad upload can never crash-loop a worker.
+    """
+    label = type(row).__name__
+    try:
+        return work()
+    except ImageError as error:
+        _finish(row, JobStatus.FAILED, str(error))
+        logger.info("%s %s rejected: %s", label, row.id, error)
+    except Exception:
+        _finish(row, JobStatus.FAILED, UNEXPECTED_ERROR.format(name=row.original_name))
+        logger.exception("%s %s failed", label, row.id)
+    return None
+
+
+def _analyze_photo(photo: Photo) -> list[AnalyzedFace]:
+    image = _read_image(photo.file, photo.original_name)
+    analyzed = pipeline().analyze(image)
+    _save_faces(photo, image, analyzed)
+    return analyzed
+
+
+def _selfie_face(selfie: Selfie) -> AnalyzedFace:
+    image = _read_image(selfie.file, selfie.original_name)
+    return choose_selfie_face(pipeline().analyze(image), selfie.original_name)
 
 
 def _read_image(file_field, name: str) -> np.ndarray:

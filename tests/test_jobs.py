@@ -56,6 +56,21 @@ def test_retry_of_finished_job_changes_nothing(uploaded_photo):
 
 
 @pytest.mark.django_db(transaction=True)
+def test_unexpected_error_marks_photo_failed(uploaded_photo, monkeypatch):
+    def broken_pipeline():
+        raise RuntimeError("model file is corrupt")
+
+    monkeypatch.setattr(services, "pipeline", broken_pipeline)
+
+    outcome = services.process_photo(str(uploaded_photo.id))
+
+    uploaded_photo.refresh_from_db()
+    assert outcome == services.Claim.CLAIMED
+    assert uploaded_photo.status == JobStatus.FAILED
+    assert "Processing fr_two_people.jpg failed unexpectedly" in uploaded_photo.error
+
+
+@pytest.mark.django_db(transaction=True)
 def test_running_job_not_claimed_twice(uploaded_photo):
     Photo.objects.filter(id=uploaded_photo.id).update(status=JobStatus.PROCESSING, status_changed_at=timezone.now())
 
