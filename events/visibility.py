@@ -82,6 +82,8 @@ def photo_rendition(access: EventAccess, photo: Photo) -> Rendition | None:
 
 def visible_photos(access: EventAccess, photos: Iterable[Photo] | None = None) -> list[tuple[Photo, Rendition]]:
     """Return the event's photos that the viewer may see, each with its rendition."""
+    # TODO: paginate, and filter in the database first, before events reach
+    # tens of thousands of photos: this loads every photo and face of the event.
     if photos is None:
         photos = photos_with_faces(access.event.photos.all())
 
