@@ -7,7 +7,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Sharing, User
-from events.models import Membership
+from events.models import JobStatus, Membership
 from events.uploads import UploadProblem, check_upload
 from recognition.models import Face, Selfie
 from recognition.queue import enqueue
@@ -53,6 +53,17 @@ def add_selfies(user: User, files: list[UploadedFile]) -> tuple[list[Selfie], li
             enqueue(enroll_selfie, str(selfie.id))
         selfies.append(selfie)
     return selfies, problems
+
+
+def delete_selfie(selfie: Selfie) -> None:
+    """Delete one selfie and re-classify the owner's events without it."""
+    was_enrolled = selfie.status == JobStatus.DONE
+    selfie.file.delete(save=False)
+    selfie.delete()
+
+    if was_enrolled:
+        for event_id in Membership.objects.filter(user_id=selfie.user_id).values_list("event_id", flat=True):
+            enqueue(reclassify_event, str(event_id))
 
 
 @transaction.atomic

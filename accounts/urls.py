@@ -13,6 +13,7 @@ urlpatterns = [
     path("me/sharing/", views.set_default_sharing, name="set_default_sharing"),
     path("me/selfies/", views.upload_selfies, name="upload_selfies"),
     path("me/selfies/<uuid:selfie_id>/image/", views.selfie_image, name="selfie_image"),
+    path("me/selfies/<uuid:selfie_id>/delete/", views.delete_selfie, name="delete_selfie"),
 ]
 
 # Django's own login and logout views, named as django.contrib.auth expects.

@@ -3,6 +3,7 @@ from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -14,11 +15,20 @@ from recognition.models import Selfie
 
 def signup(request):
     form = SignUpForm(request.POST or None)
+    next_url = request.POST.get("next") or request.GET.get("next", "")
     if request.method == "POST" and form.is_valid():
         user = form.save()
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-        return redirect("events:home")
-    return render(request, "accounts/signup.html", {"form": form})
+        return redirect(_safe_next_url(request, next_url) or "events:home")
+    return render(request, "accounts/signup.html", {"form": form, "next": next_url})
+
+
+def _safe_next_url(request, url: str) -> str | None:
+    """Return url when it stays on this site, so that ?next= cannot redirect elsewhere."""
+    allowed = url_has_allowed_host_and_scheme(
+        url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+    return url if url and allowed else None
 
 
 @login_required
@@ -29,6 +39,7 @@ def enrollment(request):
         "sharing_form": SharingDefaultForm(initial={"default_sharing": user.default_sharing}),
         "upload_form": SelfieUploadForm(),
         "selfies": Selfie.objects.filter(user=user),
+        "withdraw_question": _("Delete your selfies, templates and matches now? This cannot be undone."),
     }
     return render(request, "accounts/enrollment.html", context)
 
@@ -81,6 +92,15 @@ def upload_selfies(request):
 def withdraw_consent(request):
     services.withdraw_consent(request.user)
     messages.success(request, _("Your consent is withdrawn. Your selfies, templates and matches are deleted."))
+    return redirect("accounts:enrollment")
+
+
+@login_required
+@require_POST
+def delete_selfie(request, selfie_id):
+    selfie = get_object_or_404(Selfie, id=selfie_id, user=request.user)
+    services.delete_selfie(selfie)
+    messages.success(request, _("The selfie %(name)s is deleted.") % {"name": selfie.original_name})
     return redirect("accounts:enrollment")
 
 

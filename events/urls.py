@@ -12,6 +12,7 @@ urlpatterns = [
     path("events/<uuid:event_id>/upload/", views.upload, name="upload"),
     path("events/<uuid:event_id>/sharing/", views.sharing, name="sharing"),
     path("events/<uuid:event_id>/invite/", views.invite, name="invite"),
+    path("events/<uuid:event_id>/settings/", views.settings, name="settings"),
     path("join/", views.join_by_code, name="join_by_code"),
     path("join/<str:invite_code>/", views.join, name="join"),
     path("photos/<uuid:photo_id>/", views.photo_detail, name="photo"),

@@ -41,6 +41,10 @@ def _visible_photo_or_404(request, photo_id):
     return access, photo, rendition
 
 
+def _is_enrolled(user) -> bool:
+    return user.has_biometric_consent and user.selfies.filter(status=JobStatus.DONE).exists()
+
+
 @login_required
 def home(request):
     memberships = Membership.objects.filter(user=request.user).select_related("event")
@@ -64,6 +68,14 @@ def join(request, invite_code):
     if request.method == "POST":
         services.join_event(request.user, invite_code)
         messages.success(request, _("You joined %(event)s.") % {"event": event.name})
+        if not request.user.has_biometric_consent:
+            messages.info(
+                request,
+                _(
+                    "Next, give your consent and add a few selfies under “My selfies and consent”, "
+                    "so that Facegate can apply your sharing choice to photos of you."
+                ),
+            )
         return redirect("events:gallery", event_id=event.id)
     return render(request, "events/join.html", {"event": event})
 
@@ -80,7 +92,13 @@ def join_by_code(request):
 def gallery(request, event_id):
     access = _access_or_404(request, event_id)
     photos = visible_photos(access)
-    context = {"access": access, "event": access.event, "photos": photos, "title": access.event.name}
+    context = {
+        "access": access,
+        "event": access.event,
+        "photos": photos,
+        "title": access.event.name,
+        "enrolled": _is_enrolled(request.user),
+    }
     return render(request, "events/gallery.html", context)
 
 
@@ -89,7 +107,13 @@ def photos_of_me(request, event_id):
     access = _access_or_404(request, event_id)
     mine = photos_with_faces(access.event.photos.filter(faces__identity=request.user).distinct())
     photos = visible_photos(access, mine)
-    context = {"access": access, "event": access.event, "photos": photos, "title": _("Photos of me")}
+    context = {
+        "access": access,
+        "event": access.event,
+        "photos": photos,
+        "title": _("Photos of me"),
+        "enrolled": _is_enrolled(request.user),
+    }
     return render(request, "events/gallery.html", context)
 
 
@@ -135,6 +159,17 @@ def sharing(request, event_id):
         messages.success(request, _("Your sharing choice for this event is saved."))
         return redirect("events:gallery", event_id=event_id)
     return render(request, "events/sharing.html", {"event": access.event, "access": access, "form": form})
+
+
+@login_required
+def settings(request, event_id):
+    access = _organizer_access_or_404(request, event_id)
+    form = EventForm(request.POST or None, instance=access.event)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, _("The event settings are saved."))
+        return redirect("events:gallery", event_id=event_id)
+    return render(request, "events/settings.html", {"event": access.event, "access": access, "form": form})
 
 
 @login_required

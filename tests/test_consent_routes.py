@@ -175,7 +175,8 @@ def test_photos_of_me_never_leaks_hider(party, role):
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(
-    "url_name", ["events:gallery", "events:photos_of_me", "events:upload", "events:sharing", "events:invite"]
+    "url_name",
+    ["events:gallery", "events:photos_of_me", "events:upload", "events:sharing", "events:invite", "events:settings"],
 )
 def test_event_pages_hidden_from_stranger(party, url_name):
     response = party.client_for("stranger").get(reverse(url_name, args=[party.event.id]))
@@ -184,7 +185,7 @@ def test_event_pages_hidden_from_stranger(party, url_name):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("url_name", ["events:upload", "events:invite"])
+@pytest.mark.parametrize("url_name", ["events:upload", "events:invite", "events:settings"])
 def test_organizer_pages_hidden_from_attendee(party, url_name):
     response = party.client_for("sharer").get(reverse(url_name, args=[party.event.id]))
 

@@ -33,6 +33,7 @@ def test_demo_builds_named_event(folders, capsys):
     event = Event.objects.get(name="Inauguration")
     assert "fr_two_people.jpg: 2 faces; named: barack_obama, joe_biden" in output
     assert "df_couple.jpg: 2 faces; named: nobody" in output
+    assert event.unknown_face_policy == "blur"
     assert set(event.photos.values_list("status", flat=True)) == {JobStatus.DONE}
     assert User.objects.get(username="joe_biden").check_password("facegate-demo")
 

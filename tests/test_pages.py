@@ -5,8 +5,11 @@ from http import HTTPStatus
 import pytest
 from django.urls import reverse
 
+from accounts import services as account_services
 from accounts.models import Sharing, User
 from events.models import Event, Membership, Role
+from recognition.models import Selfie
+from tests.conftest import upload_of
 
 
 @pytest.mark.django_db
@@ -120,3 +123,85 @@ def test_pages_in_french(client):
 @pytest.mark.django_db
 def test_health_check(client):
     assert client.get(reverse("health")).content == b"ok"
+
+
+@pytest.mark.django_db
+def test_sign_up_returns_to_invite(client, event):
+    join_url = reverse("events:join", args=[event.invite_code])
+
+    response = client.post(
+        reverse("accounts:signup"),
+        {"username": "lea", "password1": "a quiet evening", "password2": "a quiet evening", "next": join_url},
+    )
+
+    assert response["Location"] == join_url
+
+
+@pytest.mark.django_db
+def test_sign_up_ignores_foreign_next(client):
+    response = client.post(
+        reverse("accounts:signup"),
+        {
+            "username": "lea",
+            "password1": "a quiet evening",
+            "password2": "a quiet evening",
+            "next": "https://evil.test/",
+        },
+    )
+
+    assert response["Location"] == reverse("events:home")
+
+
+@pytest.mark.django_db
+def test_login_page_passes_next_to_sign_up(client, event):
+    join_url = reverse("events:join", args=[event.invite_code])
+
+    page = client.get(reverse("login"), {"next": join_url}).content.decode()
+
+    assert f'href="{reverse("accounts:signup")}?next=/join/{event.invite_code}/"' in page
+
+
+@pytest.mark.django_db
+def test_organizer_changes_unknown_face_policy(client, event, organizer):
+    client.force_login(organizer)
+
+    client.post(reverse("events:settings", args=[event.id]), {"name": "Spring gala", "unknown_face_policy": "blur"})
+
+    event.refresh_from_db()
+    assert event.unknown_face_policy == "blur"
+
+
+@pytest.mark.django_db
+def test_settings_hidden_from_attendee(client, event, attendee):
+    client.force_login(attendee)
+
+    response = client.post(reverse("events:settings", args=[event.id]), {"name": "Mine", "unknown_face_policy": "show"})
+
+    event.refresh_from_db()
+    assert response.status_code == HTTPStatus.NOT_FOUND
+    assert event.unknown_face_policy == "hold"
+
+
+@pytest.mark.django_db
+def test_selfie_deleted_only_by_owner(client, attendee, stranger, jobs):
+    account_services.give_consent(attendee, Sharing.SHARE)
+    selfies, _ = account_services.add_selfies(attendee, [upload_of("identities/barack_obama/fr_obama.jpg")])
+    url = reverse("accounts:delete_selfie", args=[selfies[0].id])
+
+    client.force_login(stranger)
+    refused = client.post(url)
+    client.force_login(attendee)
+    accepted = client.post(url)
+
+    assert refused.status_code == HTTPStatus.NOT_FOUND
+    assert accepted.status_code == HTTPStatus.FOUND
+    assert not Selfie.objects.filter(id=selfies[0].id).exists()
+
+
+@pytest.mark.django_db
+def test_join_points_to_enrollment(client, event, stranger):
+    client.force_login(stranger)
+
+    response = client.post(reverse("events:join", args=[event.invite_code]), follow=True)
+
+    assert "give your consent and add a few selfies" in response.content.decode()

@@ -9,7 +9,7 @@ from django.db.models import Count
 from accounts import services as account_services
 from accounts.models import Sharing, User
 from events import services as event_services
-from events.models import Event, JobStatus
+from events.models import Event, JobStatus, UnknownFacePolicy
 from recognition.queue import running_inline
 
 DEMO_PASSWORD = "facegate-demo"  # noqa: S105 (printed to the user on purpose)
@@ -39,6 +39,12 @@ class Command(BaseCommand):
         parser.add_argument("--name", default="Demo event", help="Name of the event to create.")
         parser.add_argument("--organizer", default="organizer", help="Username of the organizer account.")
         parser.add_argument(
+            "--unknown-faces",
+            choices=UnknownFacePolicy.values,
+            default=UnknownFacePolicy.BLUR,
+            help="The event's policy for faces nobody identified. Blur shows every photo with strangers blurred.",
+        )
+        parser.add_argument(
             "--sharing",
             choices=Sharing.values,
             default=Sharing.SHARE,
@@ -53,7 +59,7 @@ class Command(BaseCommand):
 
         with running_inline():
             organizer = self._account(options["organizer"])
-            event = event_services.create_event(organizer, options["name"], "hold")
+            event = event_services.create_event(organizer, options["name"], options["unknown_faces"])
             self._enroll_people(event, people_dir, options["sharing"])
             self._upload_photos(event, organizer, photos_dir)
 
