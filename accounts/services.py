@@ -9,10 +9,11 @@ from django.utils import timezone
 from accounts.models import Sharing, User
 from events.models import JobStatus, Membership
 from events.uploads import UploadProblem, check_upload
+from recognition.jobs import request_reclassification
 from recognition.models import Face, Selfie
 from recognition.queue import enqueue
 from recognition.schemas import Decision
-from recognition.tasks import enroll_selfie, reclassify_event
+from recognition.tasks import enroll_selfie
 
 logger = logging.getLogger(__name__)
 
@@ -62,8 +63,7 @@ def delete_selfie(selfie: Selfie) -> None:
     selfie.delete()
 
     if was_enrolled:
-        for event_id in Membership.objects.filter(user_id=selfie.user_id).values_list("event_id", flat=True):
-            enqueue(reclassify_event, str(event_id))
+        request_reclassification(Membership.objects.filter(user_id=selfie.user_id).values_list("event_id", flat=True))
 
 
 @transaction.atomic
@@ -75,10 +75,10 @@ def withdraw_consent(user: User) -> None:
 
     Face.objects.filter(identity=user).update(identity=None, status=Decision.UNKNOWN, candidate=None, distance=None)
     Face.objects.filter(candidate=user).update(candidate=None)
+    # The re-classification queued below removes the user from plausible_identities.
 
     user.biometric_consent_at = None
     user.save(update_fields=["biometric_consent_at"])
 
-    for event_id in Membership.objects.filter(user=user).values_list("event_id", flat=True):
-        enqueue(reclassify_event, str(event_id))
+    request_reclassification(Membership.objects.filter(user=user).values_list("event_id", flat=True))
     logger.info("User %s withdrew consent; selfies and matches deleted", user.id)

@@ -45,6 +45,9 @@ class Event(models.Model):
         choices=UnknownFacePolicy.choices,
         default=UnknownFacePolicy.HOLD,
     )
+    # Set when an enrollment change requires every face to be classified again,
+    # cleared when that is done. Until then, unidentified faces are held back.
+    reclassification_requested_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-created_at"]

@@ -9,8 +9,9 @@ from django.db import IntegrityError, transaction
 from accounts.models import Sharing, User
 from events.models import Event, JobStatus, Membership, Photo, Role
 from events.uploads import UploadProblem, check_upload, file_sha256
+from recognition.jobs import request_reclassification
 from recognition.queue import enqueue
-from recognition.tasks import process_photo, reclassify_event
+from recognition.tasks import process_photo
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +40,7 @@ def join_event(user: User, invite_code: str) -> Membership | None:
     if created:
         logger.info("User %s joined event %s", user.id, event.id)
         # The new member's selfies join the event's classifier.
-        enqueue(reclassify_event, str(event.id))
+        request_reclassification([event.id])
     return membership
 
 

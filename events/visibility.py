@@ -7,11 +7,14 @@ others whenever anything it depends on is unknown or unexpected.
 For a member V of the photo's event, photo P is:
 
 - withheld from everyone but its uploader until processing is done;
-- withheld if a matched face belongs to someone other than V who chose "hide";
+- withheld if a face may belong to someone other than V who chose "hide". A
+  face may belong to its matched identity and to every other plausible
+  identity that classification recorded, so a look-alike or a copied selfie
+  cannot unveil anyone;
 - withheld if a face nobody has identified (unknown, or uncertain) falls under
-  the event's "hold" policy;
-- otherwise shown, with every matched face whose owner chose "blur" (unless
-  that owner is V) and every unidentified face under the "blur" policy blurred.
+  the event's "hold" policy, or while the event waits for re-classification;
+- otherwise shown, with every face blurred that may belong to someone other
+  than V who chose "blur", and every unidentified face under the "blur" policy.
 
 A person who is not a member of the event sees nothing of it.
 """
@@ -46,6 +49,19 @@ class EventAccess:
     @property
     def is_organizer(self) -> bool:
         return self.membership.is_organizer
+
+    @property
+    def unidentified_face_treatment(self) -> str:
+        # Faces may be about to be named: hold them until that is done.
+        if self.event.reclassification_requested_at is not None:
+            return Sharing.HIDE
+
+        policy = self.event.unknown_face_policy
+        if policy == UnknownFacePolicy.SHOW:
+            return Sharing.SHARE
+        if policy == UnknownFacePolicy.BLUR:
+            return Sharing.BLUR
+        return Sharing.HIDE
 
 
 def event_access(viewer: User, event_id) -> EventAccess | None:
@@ -101,23 +117,36 @@ def photos_with_faces(queryset):
         Prefetch(
             "faces",
             queryset=Face.objects.only(
-                "id", "photo_id", "status", "identity_id", "box_x", "box_y", "box_width", "box_height"
+                "id",
+                "photo_id",
+                "status",
+                "identity_id",
+                "plausible_identities",
+                "box_x",
+                "box_y",
+                "box_width",
+                "box_height",
             ),
         )
     )
 
 
-def _face_treatment(access: EventAccess, face: Face) -> str:
-    """Return share, blur or hide for one face, as seen by the viewer."""
-    if face.status == Decision.MATCHED and face.identity_id is not None:
-        if face.identity_id == access.viewer.id:
-            return Sharing.SHARE
-        # A matched person without a known choice is hidden: fail closed.
-        return access.sharing_by_user_id.get(str(face.identity_id), Sharing.HIDE)
+# From least to most restrictive; anything not listed counts as hide.
+_TREATMENT_ORDER = {Sharing.SHARE: 0, Sharing.BLUR: 1, Sharing.HIDE: 2}
 
-    policy = access.event.unknown_face_policy
-    if policy == UnknownFacePolicy.SHOW:
-        return Sharing.SHARE
-    if policy == UnknownFacePolicy.BLUR:
-        return Sharing.BLUR
-    return Sharing.HIDE
+
+def _face_treatment(access: EventAccess, face: Face) -> str:
+    """Return share, blur or hide for one face, as seen by the viewer: the strictest that applies."""
+    is_matched = face.status == Decision.MATCHED and face.identity_id is not None
+
+    owners = {str(user_id) for user_id in face.plausible_identities or ()}
+    if is_matched:
+        owners.add(str(face.identity_id))
+    owners.discard(str(access.viewer.id))
+
+    # A person without a known choice is hidden: fail closed.
+    treatments = [access.sharing_by_user_id.get(user_id, Sharing.HIDE) for user_id in owners]
+    if not is_matched:
+        treatments.append(access.unidentified_face_treatment)
+
+    return max(treatments, key=lambda treatment: _TREATMENT_ORDER.get(treatment, 2), default=Sharing.SHARE)

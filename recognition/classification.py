@@ -91,14 +91,17 @@ class IdentityClassifier:
         if distance > self.thresholds.uncertain:
             return Classification(Decision.UNKNOWN, None, candidate, distance)
 
+        within_match = tuple(label for label, value in ranked if value <= self.thresholds.match)
+        within_uncertain = tuple(label for label, value in ranked if value <= self.thresholds.uncertain)
+
         is_clear = (
             distance <= self.thresholds.match
             and runner_up_distance - distance >= self.thresholds.margin
             and vote == candidate
         )
         if is_clear:
-            return Classification(Decision.MATCHED, candidate, candidate, distance)
-        return Classification(Decision.UNCERTAIN, None, candidate, distance)
+            return Classification(Decision.MATCHED, candidate, candidate, distance, within_match)
+        return Classification(Decision.UNCERTAIN, None, candidate, distance, within_uncertain)
 
     def _nearest_distance_by_identity(self, embedding: np.ndarray) -> dict[str, float]:
         # Brute force over every selfie: an event has at most a few thousand,

@@ -74,6 +74,11 @@ class Face(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     distance = models.FloatField(null=True, blank=True, help_text="L2 distance to the candidate's nearest selfie.")
+    plausible_identities = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Ids of every user the face could belong to; the consent rule applies all their choices.",
+    )
 
     class Meta:
         ordering = ["photo", "-box_width"]

@@ -61,3 +61,8 @@ class Classification:
     """The nearest enrolled identity, for a reviewer; None when nobody is enrolled."""
     distance: float | None
     """L2 distance between unit embeddings from the face to the candidate's nearest selfie."""
+    plausible: tuple[str, ...] = ()
+    """Every identity the face could belong to: those within the match threshold
+    of a matched face, or within the uncertain threshold of any other face.
+    The consent rule applies all their choices, so that a look-alike or a copied
+    selfie cannot unveil a person who chose to hide."""

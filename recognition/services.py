@@ -121,12 +121,10 @@ def enroll_selfie(selfie_id: str) -> Claim:
     _finish(selfie, JobStatus.DONE, "", extra_fields=["embedding"])
     logger.info("Selfie %s of user %s enrolled", selfie_id, selfie.user_id)
 
-    # Imported here because recognition.tasks imports this module.
-    from recognition.queue import enqueue
-    from recognition.tasks import reclassify_event
+    # Imported here because recognition.jobs imports this module through recognition.tasks.
+    from recognition.jobs import request_reclassification
 
-    for event_id in Membership.objects.filter(user=selfie.user).values_list("event_id", flat=True):
-        enqueue(reclassify_event, str(event_id))
+    request_reclassification(Membership.objects.filter(user=selfie.user).values_list("event_id", flat=True))
     return outcome
 
 
@@ -169,16 +167,24 @@ def reclassify_event(event_id: str) -> None:
         logger.info("Event %s is gone; nothing to re-classify", event_id)
         return
 
+    requested_at = event.reclassification_requested_at
     classifier = event_classifier(event)
     faces = list(Face.objects.filter(photo__event=event).only("id", "embedding"))
     if faces:
         results = classifier.classify(np.stack([face.embedding for face in faces]))
         for face, result in zip(faces, results, strict=True):
             _apply_classification(face, result)
-        Face.objects.bulk_update(faces, ["status", "identity", "candidate", "distance"], batch_size=500)
+        Face.objects.bulk_update(
+            faces, ["status", "identity", "candidate", "distance", "plausible_identities"], batch_size=500
+        )
 
     logger.info(
         "Event %s: re-classified %d faces against %d identities", event_id, len(faces), len(classifier.identities)
+    )
+
+    # A request that arrived while this job ran keeps the mark for its own job.
+    Event.objects.filter(id=event.id, reclassification_requested_at=requested_at).update(
+        reclassification_requested_at=None
     )
 
 
@@ -251,6 +257,7 @@ def _apply_classification(face: Face, result) -> None:
     face.identity_id = result.identity if result.decision == Decision.MATCHED else None
     face.candidate_id = result.candidate
     face.distance = result.distance
+    face.plausible_identities = list(result.plausible)
 
 
 def _finish(row: Photo | Selfie, status: str, error: str, extra_fields: list[str] | None = None) -> None:

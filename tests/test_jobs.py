@@ -85,11 +85,11 @@ def test_killed_worker_job_resumed_without_duplicates(uploaded_photo, jobs):
     stale = timezone.now() - timedelta(seconds=settings.FACEGATE_STALE_JOB_SECONDS + 1)
     Photo.objects.filter(id=uploaded_photo.id).update(status=JobStatus.PROCESSING, status_changed_at=stale)
 
-    photos, selfies = resume_unfinished_jobs()
+    photos, selfies, events = resume_unfinished_jobs()
     jobs.run_all()
 
     uploaded_photo.refresh_from_db()
-    assert (photos, selfies) == (1, 0)
+    assert (photos, selfies, events) == (1, 0, 0)
     assert uploaded_photo.status == JobStatus.DONE
     assert uploaded_photo.attempts == 2
     assert Face.objects.filter(photo=uploaded_photo).count() == 2
@@ -223,5 +223,5 @@ def test_broker_receives_job_in_redis(uploaded_photo, settings):
 def test_resume_command_reports_counts(uploaded_photo, jobs, capsys):
     call_command("resume_jobs")
 
-    assert "Queued 1 photos and 0 selfies." in capsys.readouterr().out
+    assert "Queued 1 photos, 0 selfies and 0 event re-classifications." in capsys.readouterr().out
     assert jobs.names() == ["recognition.process_photo"]

@@ -5,6 +5,7 @@ for the rows and let Hypothesis generate the combinations.
 """
 
 import uuid
+from datetime import UTC, datetime
 from types import SimpleNamespace
 
 from hypothesis import given
@@ -25,26 +26,35 @@ class Faces(list):
         return self
 
 
-def make_face(status: str, identity, index: int):
-    return SimpleNamespace(status=status, identity_id=identity, box=Box(index * 10, 0, 10, 10))
+def make_face(status: str, identity, index: int, plausible=()):
+    return SimpleNamespace(
+        status=status,
+        identity_id=identity,
+        plausible_identities=[str(user_id) for user_id in plausible],
+        box=Box(index * 10, 0, 10, 10),
+    )
 
 
 def make_photo(faces, status=JobStatus.DONE, uploader=MEMBERS[0], event_id=EVENT_ID):
     return SimpleNamespace(event_id=event_id, status=status, uploaded_by_id=uploader, faces=Faces(faces))
 
 
-def make_access(viewer, sharing: dict, policy: str):
-    event = SimpleNamespace(id=EVENT_ID, unknown_face_policy=policy)
+def make_access(viewer, sharing: dict, policy: str, pending: bool = False):
+    requested_at = datetime(2026, 1, 1, tzinfo=UTC) if pending else None
+    event = SimpleNamespace(id=EVENT_ID, unknown_face_policy=policy, reclassification_requested_at=requested_at)
     membership = SimpleNamespace(is_organizer=False)
     return EventAccess(
         event, SimpleNamespace(id=viewer), membership, {str(key): value for key, value in sharing.items()}
     )
 
 
+plausible_sets = st.lists(st.sampled_from(MEMBERS + [OUTSIDER]), max_size=3)
 face_specs = st.lists(
     st.one_of(
-        st.tuples(st.just(Decision.MATCHED.value), st.sampled_from(MEMBERS + [OUTSIDER])),
-        st.tuples(st.sampled_from([Decision.UNKNOWN.value, Decision.UNCERTAIN.value, "garbage"]), st.none()),
+        st.tuples(st.just(Decision.MATCHED.value), st.sampled_from(MEMBERS + [OUTSIDER]), plausible_sets),
+        st.tuples(
+            st.sampled_from([Decision.UNKNOWN.value, Decision.UNCERTAIN.value, "garbage"]), st.none(), plausible_sets
+        ),
     ),
     max_size=5,
 )
@@ -56,26 +66,30 @@ choices = st.sampled_from([*Sharing.values, "garbage"])
     sharing=st.dictionaries(st.sampled_from(MEMBERS), choices),
     policy=st.sampled_from([*UnknownFacePolicy.values, "garbage"]),
     viewer=st.sampled_from(MEMBERS),
+    pending=st.booleans(),
 )
-def test_rendition_respects_every_face(specs, sharing, policy, viewer):
-    faces = [make_face(status, identity, index) for index, (status, identity) in enumerate(specs)]
+def test_rendition_respects_every_face(specs, sharing, policy, viewer, pending):
+    faces = [make_face(status, identity, index, plausible) for index, (status, identity, plausible) in enumerate(specs)]
 
-    rendition = photo_rendition(make_access(viewer, sharing, policy), make_photo(faces))
+    rendition = photo_rendition(make_access(viewer, sharing, policy, pending), make_photo(faces))
 
-    # Work out, face by face, what each face requires of the photo.
+    # Work out, face by face and person by person, what each requires of the photo.
     must_hide = False
     must_blur = []
     for face in faces:
-        if face.status == Decision.MATCHED and face.identity_id == viewer:
-            continue
+        choices = []
+        people = {uuid.UUID(user_id) for user_id in face.plausible_identities}
         if face.status == Decision.MATCHED:
-            choice = sharing.get(face.identity_id)
+            people.add(face.identity_id)
         else:
-            choice = {"show": Sharing.SHARE, "blur": Sharing.BLUR}.get(policy)
-        if choice == Sharing.BLUR:
-            must_blur.append(face.box)
-        elif choice != Sharing.SHARE:
+            policy_choice = {"show": Sharing.SHARE, "blur": Sharing.BLUR}.get(policy)
+            choices.append(Sharing.HIDE if pending else policy_choice)
+        choices += [sharing.get(person) for person in people if person != viewer]
+
+        if any(choice not in (Sharing.SHARE, Sharing.BLUR) for choice in choices):
             must_hide = True
+        elif Sharing.BLUR in choices:
+            must_blur.append(face.box)
 
     if must_hide:
         assert rendition is None
@@ -94,13 +108,37 @@ def test_unfinished_photo_only_for_uploader(status):
 
 def test_uncertain_face_never_counts_as_viewer():
     # An uncertain face whose best candidate is the viewer stays unidentified.
-    face = SimpleNamespace(
-        status=Decision.UNCERTAIN.value, identity_id=None, candidate_id=MEMBERS[1], box=Box(0, 0, 9, 9)
-    )
+    face = make_face(Decision.UNCERTAIN.value, None, 0, plausible=[MEMBERS[1]])
 
     rendition = photo_rendition(make_access(MEMBERS[1], {}, UnknownFacePolicy.HOLD), make_photo([face]))
 
     assert rendition is None
+
+
+def test_uncertain_face_follows_candidate_who_hides():
+    face = make_face(Decision.UNCERTAIN.value, None, 0, plausible=[MEMBERS[2]])
+    access = make_access(MEMBERS[1], {MEMBERS[2]: Sharing.HIDE}, UnknownFacePolicy.SHOW)
+
+    assert photo_rendition(access, make_photo([face])) is None
+
+
+def test_matched_look_alike_cannot_unveil_hider():
+    # A member enrolled a copy of another member's portrait: the face matches
+    # both, and the one who hides wins.
+    face = make_face(Decision.MATCHED.value, MEMBERS[1], 0, plausible=[MEMBERS[1], MEMBERS[2]])
+    access = make_access(MEMBERS[3], {MEMBERS[1]: Sharing.SHARE, MEMBERS[2]: Sharing.HIDE}, UnknownFacePolicy.SHOW)
+
+    assert photo_rendition(access, make_photo([face])) is None
+
+
+def test_pending_reclassification_holds_unidentified():
+    face = make_face(Decision.UNKNOWN.value, None, 0)
+
+    shown = photo_rendition(make_access(MEMBERS[1], {}, UnknownFacePolicy.SHOW), make_photo([face]))
+    held = photo_rendition(make_access(MEMBERS[1], {}, UnknownFacePolicy.SHOW, pending=True), make_photo([face]))
+
+    assert shown is not None
+    assert held is None
 
 
 def test_photo_of_other_event_refused():

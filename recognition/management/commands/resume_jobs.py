@@ -4,8 +4,8 @@ from recognition.jobs import resume_unfinished_jobs
 
 
 class Command(BaseCommand):
-    help = "Queue again every photo and selfie still waiting, or stuck after a worker died."
+    help = "Queue again every photo, selfie and event re-classification still waiting, or stuck after a worker died."
 
     def handle(self, *args, **options):
-        photos, selfies = resume_unfinished_jobs()
-        self.stdout.write(f"Queued {photos} photos and {selfies} selfies.")
+        photos, selfies, events = resume_unfinished_jobs()
+        self.stdout.write(f"Queued {photos} photos, {selfies} selfies and {events} event re-classifications.")

@@ -19,9 +19,11 @@ class Command(BaseCommand):
         call_command("prepare_models")
         if not settings.CELERY_BROKER_URL:
             reset_orphaned_jobs()
-        photos, selfies = resume_unfinished_jobs()
-        if photos or selfies:
-            self.stdout.write(f"Resumed {photos} photos and {selfies} selfies left unfinished.")
+        photos, selfies, events = resume_unfinished_jobs()
+        if photos or selfies or events:
+            self.stdout.write(
+                f"Resumed {photos} photos, {selfies} selfies and {events} event re-classifications left unfinished."
+            )
 
         # No autoreloader: it would restart the process and drop queued jobs.
         call_command("runserver", options["addrport"], use_reloader=False)

@@ -1,0 +1,108 @@
+"""Attacks on the consent rule through recognition and jobs rather than URLs.
+
+Barack Obama's attendee chose hide; the event shows unidentified faces, the
+most permissive policy, so that only the rule's handling of faces protects him.
+"""
+
+import io
+from http import HTTPStatus
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+from PIL import Image
+
+from accounts import services as account_services
+from accounts.models import Sharing
+from events import services as event_services
+from events.models import Event, JobStatus
+from recognition.jobs import resume_unfinished_jobs
+from recognition.models import Face
+from recognition.schemas import Decision
+from tests.conftest import faces_dir, make_user, upload_of
+
+HIDER_PHOTO = "identities/barack_obama/fr_obama1.jpg"
+
+
+@pytest.fixture
+def show_event(event):
+    event.unknown_face_policy = "show"
+    event.save(update_fields=["unknown_face_policy"])
+    return event
+
+
+@pytest.fixture
+def hider(show_event, jobs):
+    user = make_user("hidden-barack")
+    account_services.give_consent(user, Sharing.HIDE)
+    event_services.join_event(user, show_event.invite_code)
+    account_services.add_selfies(user, [upload_of("identities/barack_obama/fr_obama.jpg")])
+    jobs.run_all()
+    return user
+
+
+def _upload(event, organizer, jobs, upload):
+    photo = event_services.upload_photos(event, organizer, [upload]).photos[0]
+    jobs.run_all()
+    photo.refresh_from_db()
+    return photo
+
+
+def _can_see(client, user, photo) -> bool:
+    client.force_login(user)
+    return client.get(reverse("events:photo_image", args=[photo.id, "large"])).status_code == HTTPStatus.OK
+
+
+@pytest.mark.django_db(transaction=True)
+def test_copied_selfie_cannot_unveil_hider(show_event, organizer, attendee, hider, jobs, client):
+    # The attendee enrolls a public copy of the hider's portrait as a selfie.
+    account_services.give_consent(attendee, Sharing.SHARE)
+    account_services.add_selfies(attendee, [upload_of("variants/fr_obama-480p.jpg")])
+    jobs.run_all()
+
+    photo = _upload(show_event, organizer, jobs, upload_of(HIDER_PHOTO))
+
+    assert photo.status == JobStatus.DONE
+    assert str(hider.id) in Face.objects.get(photo=photo).plausible_identities
+    assert not _can_see(client, organizer, photo)
+    assert not _can_see(client, attendee, photo)
+    assert _can_see(client, hider, photo)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_uncertain_face_of_hider_withheld(show_event, organizer, hider, jobs, client):
+    # Tilting the face 45 degrees puts it in the uncertain band.
+    tilted = Image.open(faces_dir() / HIDER_PHOTO).rotate(45, expand=True, fillcolor="white")
+    output = io.BytesIO()
+    tilted.save(output, format="JPEG")
+
+    photo = _upload(show_event, organizer, jobs, SimpleUploadedFile("tilted.jpg", output.getvalue()))
+
+    face = Face.objects.get(photo=photo)
+    assert face.status == Decision.UNCERTAIN
+    assert face.candidate_id == hider.id
+    assert not _can_see(client, organizer, photo)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_lost_reclassification_resumed(show_event, organizer, jobs, client):
+    photo = _upload(show_event, organizer, jobs, upload_of(HIDER_PHOTO))
+    assert _can_see(client, organizer, photo)
+
+    # He joins and enrolls; then the process dies before re-classifying.
+    late = make_user("late-barack")
+    account_services.give_consent(late, Sharing.HIDE)
+    account_services.add_selfies(late, [upload_of("identities/barack_obama/fr_obama.jpg")])
+    jobs.run_all()
+    event_services.join_event(late, show_event.invite_code)
+    jobs.sent.clear()
+
+    held_while_pending = not _can_see(client, organizer, photo)
+    counts = resume_unfinished_jobs()
+    jobs.run_all()
+
+    assert held_while_pending
+    assert counts == (0, 0, 1)
+    assert Event.objects.get(id=show_event.id).reclassification_requested_at is None
+    assert Face.objects.get(photo=photo).identity_id == late.id
+    assert not _can_see(client, organizer, photo)
