@@ -43,6 +43,7 @@ def pipeline() -> FacePipeline:
             model_dir=settings.FACEGATE_MODEL_DIR,
             detector_runtime=settings.FACEGATE_DETECTOR,
             detection_max_side=settings.FACEGATE_DETECTION_MAX_SIDE,
+            detection_fine_side=settings.FACEGATE_DETECTION_FINE_SIDE,
             min_face_pixels=settings.FACEGATE_MIN_FACE_PIXELS,
             min_detection_confidence=settings.FACEGATE_MIN_DETECTION_CONFIDENCE,
         )

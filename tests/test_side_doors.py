@@ -106,3 +106,41 @@ def test_lost_reclassification_resumed(show_event, organizer, jobs, client):
     assert Event.objects.get(id=show_event.id).reclassification_requested_at is None
     assert Face.objects.get(photo=photo).identity_id == late.id
     assert not _can_see(client, organizer, photo)
+
+
+def _jpeg(image: Image.Image) -> bytes:
+    output = io.BytesIO()
+    image.save(output, format="JPEG", quality=92)
+    return output.getvalue()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("degrees", [90, 180, 270])
+def test_hider_rotated_in_pixels_withheld(show_event, organizer, hider, jobs, client, degrees):
+    rotated = Image.open(faces_dir() / HIDER_PHOTO).rotate(degrees, expand=True)
+
+    photo = _upload(show_event, organizer, jobs, SimpleUploadedFile(f"turned-{degrees}.jpg", _jpeg(rotated)))
+
+    face = Face.objects.get(photo=photo)
+    assert face.identity_id == hider.id
+    assert face.box_x >= 0 and face.box_x + face.box_width <= rotated.width
+    assert face.box_y >= 0 and face.box_y + face.box_height <= rotated.height
+    assert not _can_see(client, organizer, photo)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_small_face_in_huge_photo_found(show_event, organizer, jobs):
+    # His portrait shrunk so that the face is about 30 px wide, pasted into a
+    # real landscape enlarged to 6000 px: too small for the whole-photo pass,
+    # which works on a 1280-px copy.
+    landscape = Image.open(faces_dir() / "noface/isf_bulk_view.jpg").convert("RGB").resize((6000, 3560))
+    portrait = Image.open(faces_dir() / HIDER_PHOTO).convert("RGB")
+    portrait = portrait.resize((portrait.width // 12, portrait.height // 12))
+    landscape.paste(portrait, (4100, 2300))
+
+    photo = _upload(show_event, organizer, jobs, SimpleUploadedFile("crowd.jpg", _jpeg(landscape)))
+
+    faces = list(Face.objects.filter(photo=photo))
+    assert len(faces) == 1
+    assert 4100 <= faces[0].box_x <= 4100 + portrait.width
+    assert 2300 <= faces[0].box_y <= 2300 + portrait.height
