@@ -1,4 +1,5 @@
 from django import forms
+from django.conf import settings
 from django.contrib.auth.forms import UserCreationForm
 from django.utils.translation import gettext_lazy as _
 
@@ -16,18 +17,25 @@ class MultipleFileInput(forms.ClearableFileInput):
 
 
 class MultipleFileField(forms.FileField):
-    """A file field that accepts several files and returns them as a list."""
+    """A file field that accepts up to FACEGATE_MAX_FILES_PER_UPLOAD files and returns them as a list."""
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": "image/*,.heic,.heif"}))
         super().__init__(*args, **kwargs)
 
     def clean(self, data, initial=None):
-        if isinstance(data, (list, tuple)):
-            if not data and self.required:
-                raise forms.ValidationError(self.error_messages["required"], code="required")
-            return list(data)
-        return [super().clean(data, initial)]
+        files = list(data) if isinstance(data, (list, tuple)) else [super().clean(data, initial)]
+        if not files and self.required:
+            raise forms.ValidationError(self.error_messages["required"], code="required")
+
+        limit = settings.FACEGATE_MAX_FILES_PER_UPLOAD
+        if len(files) > limit:
+            raise forms.ValidationError(
+                _("Upload at most %(limit)d files at once; you chose %(count)d. Send the rest in another batch."),
+                code="too_many_files",
+                params={"limit": limit, "count": len(files)},
+            )
+        return files
 
 
 class ConsentForm(forms.Form):

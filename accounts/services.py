@@ -2,13 +2,14 @@
 
 import logging
 
+from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Sharing, User
 from events.models import JobStatus, Membership
-from events.uploads import UploadProblem, check_upload
+from events.uploads import UploadProblem, check_upload, file_sha256
 from recognition.jobs import request_reclassification
 from recognition.models import Face, Selfie
 from recognition.queue import enqueue
@@ -41,14 +42,25 @@ def add_selfies(user: User, files: list[UploadedFile]) -> tuple[list[Selfie], li
         raise PermissionError("Selfies need consent to biometric processing first.")
 
     selfies, problems = [], []
+    room = settings.FACEGATE_MAX_SELFIES_PER_PERSON - Selfie.objects.filter(user=user).count()
+    known_checksums = set(Selfie.objects.filter(user=user).values_list("checksum", flat=True))
     for upload in files:
-        problem = check_upload(upload)
+        problem = check_upload(upload, max_pixels=settings.FACEGATE_MAX_SELFIE_PIXELS)
+        checksum = file_sha256(upload)
+        if not problem and checksum in known_checksums:
+            problem = f"{upload.name} is already one of your selfies; it was not added again."
+        if not problem and len(selfies) >= room:
+            problem = (
+                f"{upload.name} was not added: you can keep at most {settings.FACEGATE_MAX_SELFIES_PER_PERSON} "
+                "selfies. Delete some before adding more."
+            )
         if problem:
             problems.append(UploadProblem(upload.name, problem))
             continue
 
+        known_checksums.add(checksum)
         with transaction.atomic():
-            selfie = Selfie(user=user, original_name=upload.name[:255])
+            selfie = Selfie(user=user, original_name=upload.name[:255], checksum=checksum)
             selfie.file.save(upload.name, upload, save=False)
             selfie.save()
             enqueue(enroll_selfie, str(selfie.id))

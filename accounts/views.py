@@ -76,7 +76,8 @@ def upload_selfies(request):
 
     form = SelfieUploadForm(request.POST, request.FILES)
     if not form.is_valid():
-        messages.error(request, _("Choose at least one selfie to upload."))
+        for error in form.errors.get("files", [_("Choose at least one selfie to upload.")]):
+            messages.error(request, error)
         return redirect("accounts:enrollment")
 
     selfies, problems = services.add_selfies(request.user, form.cleaned_data["files"])

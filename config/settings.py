@@ -6,6 +6,8 @@ web process. Production sets DATABASE_URL, CELERY_BROKER_URL and the S3
 variables; see the README for the full list.
 """
 
+import os
+import secrets
 from pathlib import Path
 
 import dj_database_url
@@ -17,12 +19,21 @@ from config.env import env_bool, env_float, env_int, env_list, env_str
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("FACEGATE_VAR_DIR", str(BASE_DIR / "var")))
 
-DEBUG = env_bool("DJANGO_DEBUG", True)
+# Off by default: a debug page shows settings and code to anyone who can reach the site.
+DEBUG = env_bool("DJANGO_DEBUG", False)
 
-_DEV_SECRET_KEY = "insecure-development-key-set-DJANGO_SECRET_KEY-in-production"  # noqa: S105
-SECRET_KEY = env_str("DJANGO_SECRET_KEY", _DEV_SECRET_KEY)
-if not DEBUG and SECRET_KEY == _DEV_SECRET_KEY:
-    raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is false.")
+
+def _local_secret_key() -> str:
+    """Return the key kept in VAR_DIR, creating it on first use, for a site run without DJANGO_SECRET_KEY."""
+    path = VAR_DIR / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(50))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY") or _local_secret_key()
 
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
@@ -49,6 +60,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "config.middleware.private_pages_not_cached",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -137,10 +149,18 @@ STORAGES = {
 }
 
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
-DATA_UPLOAD_MAX_NUMBER_FILES = env_int("FACEGATE_MAX_FILES_PER_UPLOAD", 200)
+# The views accept FACEGATE_MAX_FILES_PER_UPLOAD files per request and name
+# the limit when it is passed. Django's own limit sits far above, because past
+# it Django answers a bare 400 before any view runs.
+FACEGATE_MAX_FILES_PER_UPLOAD = env_int("FACEGATE_MAX_FILES_PER_UPLOAD", 200)
+DATA_UPLOAD_MAX_NUMBER_FILES = 10 * FACEGATE_MAX_FILES_PER_UPLOAD
 # The largest single upload accepted, in bytes. 50 MB covers full-size camera
 # JPEGs and HEICs with room to spare.
-FACEGATE_MAX_UPLOAD_BYTES = env_int("FACEGATE_MAX_UPLOAD_BYTES", 50 * 1024 * 1024)
+FACEGATE_MAX_UPLOAD_BYTES = env_int("FACEGATE_MAX_UPLOAD_BYTES", 50_000_000)
+# Selfies are portraits: a smaller pixel limit and a count per person keep
+# anyone who signs up from filling the queue.
+FACEGATE_MAX_SELFIE_PIXELS = env_int("FACEGATE_MAX_SELFIE_PIXELS", 30_000_000)
+FACEGATE_MAX_SELFIES_PER_PERSON = env_int("FACEGATE_MAX_SELFIES_PER_PERSON", 20)
 
 # Background processing. Without a broker, tasks run in a thread of the web
 # process (see recognition.queue); with one, on Celery workers.
@@ -185,7 +205,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
 }
 
-if not DEBUG:
-    SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", True)
-    CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# Behind a TLS-terminating proxy in production, set both to true.
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", False)
+if env_bool("DJANGO_BEHIND_TLS_PROXY", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

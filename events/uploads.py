@@ -23,8 +23,11 @@ def file_sha256(upload: UploadedFile) -> str:
     return digest.hexdigest()
 
 
-def check_upload(upload: UploadedFile) -> str | None:
-    """Return a message for the uploader when the file cannot be a photo, else None."""
+def check_upload(upload: UploadedFile, max_pixels: int | None = None) -> str | None:
+    """Return a message for the uploader when the file cannot be a photo, else None.
+
+    max_pixels defaults to FACEGATE_MAX_IMAGE_PIXELS.
+    """
     name = upload.name or "file"
     limit = settings.FACEGATE_MAX_UPLOAD_BYTES
     if upload.size > limit:
@@ -36,7 +39,7 @@ def check_upload(upload: UploadedFile) -> str | None:
         return f"{name} is empty. Upload the photo file itself."
 
     try:
-        check_image_header(upload, name=name, max_pixels=settings.FACEGATE_MAX_IMAGE_PIXELS)
+        check_image_header(upload, name=name, max_pixels=max_pixels or settings.FACEGATE_MAX_IMAGE_PIXELS)
     except ImageError as error:
         return str(error)
     return None

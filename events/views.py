@@ -1,5 +1,7 @@
 """Event pages and image responses. Every photo goes through events.visibility."""
 
+import re
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
@@ -39,6 +41,10 @@ def _visible_photo_or_404(request, photo_id):
     if rendition is None:
         raise Http404
     return access, photo, rendition
+
+
+# Invite codes come from secrets.token_urlsafe: letters, digits, "-" and "_".
+INVITE_CODE_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 def _is_enrolled(user) -> bool:
@@ -84,6 +90,11 @@ def join(request, invite_code):
 def join_by_code(request):
     code = request.GET.get("code", "").strip()
     if not code:
+        return redirect("events:home")
+    if not INVITE_CODE_PATTERN.fullmatch(code):
+        messages.error(
+            request, _("No event has the invite code %(code)s. Check the code and try again.") % {"code": code}
+        )
         return redirect("events:home")
     return redirect("events:join", invite_code=code)
 

@@ -35,6 +35,7 @@ class Selfie(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="selfies")
     file = models.FileField(upload_to=selfie_upload_path, max_length=255)
     original_name = models.CharField(max_length=255)
+    checksum = models.CharField(max_length=64, help_text="SHA-256 of the uploaded file, hex.")
     status = models.CharField(max_length=16, choices=JobStatus.choices, default=JobStatus.PENDING)
     error = models.TextField(blank=True)
     embedding = EmbeddingField(null=True, editable=False)

@@ -205,3 +205,57 @@ def test_join_points_to_enrollment(client, event, stranger):
     response = client.post(reverse("events:join", args=[event.invite_code]), follow=True)
 
     assert "give your consent and add a few selfies" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_malformed_invite_code_explained(client, stranger):
+    client.force_login(stranger)
+
+    response = client.get(reverse("events:join_by_code"), {"code": "a/b"}, follow=True)
+
+    assert response.status_code == HTTPStatus.OK
+    assert "No event has the invite code a/b" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_too_many_files_named(client, event, organizer, settings, jobs):
+    settings.FACEGATE_MAX_FILES_PER_UPLOAD = 2
+    client.force_login(organizer)
+    files = [upload_of(path) for path in ("group/df_couple.jpg", "group/fr_two_people.jpg", "noface/pil_flower2.jpg")]
+
+    response = client.post(reverse("events:upload", args=[event.id]), {"files": files})
+
+    assert response.status_code == HTTPStatus.OK
+    assert "Upload at most 2 files at once; you chose 3." in response.content.decode()
+    assert jobs.sent == []
+
+
+@pytest.mark.django_db
+def test_selfie_duplicates_and_limit(attendee, settings):
+    settings.FACEGATE_MAX_SELFIES_PER_PERSON = 2
+    account_services.give_consent(attendee, Sharing.SHARE)
+    names = ["df_img1.jpg", "df_img1.jpg", "df_img2.jpg", "df_img4.jpg"]
+
+    selfies, problems = account_services.add_selfies(
+        attendee, [upload_of(f"identities/angelina_jolie/{name}") for name in names]
+    )
+
+    assert [selfie.original_name for selfie in selfies] == ["df_img1.jpg", "df_img2.jpg"]
+    assert "df_img1.jpg is already one of your selfies" in problems[0].message
+    assert "df_img4.jpg was not added: you can keep at most 2 selfies" in problems[1].message
+
+
+@pytest.mark.django_db
+def test_signed_in_pages_not_cached(client, event, attendee):
+    client.force_login(attendee)
+
+    response = client.get(reverse("events:gallery", args=[event.id]))
+
+    assert "no-store" in response["Cache-Control"]
+    assert "private" in response["Cache-Control"]
+
+
+def test_debug_off_by_default():
+    from django.conf import settings
+
+    assert settings.DEBUG is False

@@ -26,4 +26,5 @@ class Command(BaseCommand):
             )
 
         # No autoreloader: it would restart the process and drop queued jobs.
-        call_command("runserver", options["addrport"], use_reloader=False)
+        # insecure_serving serves the CSS while DEBUG is off, as --insecure does.
+        call_command("runserver", options["addrport"], use_reloader=False, insecure_serving=True)
