@@ -45,27 +45,38 @@ def add_selfies(user: User, files: list[UploadedFile]) -> tuple[list[Selfie], li
     room = settings.FACEGATE_MAX_SELFIES_PER_PERSON - Selfie.objects.filter(user=user).count()
     known_checksums = set(Selfie.objects.filter(user=user).values_list("checksum", flat=True))
     for upload in files:
-        problem = check_upload(upload, max_pixels=settings.FACEGATE_MAX_SELFIE_PIXELS)
         checksum = file_sha256(upload)
-        if not problem and checksum in known_checksums:
-            problem = f"{upload.name} is already one of your selfies; it was not added again."
-        if not problem and len(selfies) >= room:
-            problem = (
-                f"{upload.name} was not added: you can keep at most {settings.FACEGATE_MAX_SELFIES_PER_PERSON} "
-                "selfies. Delete some before adding more."
-            )
+        problem = _selfie_problem(upload, checksum in known_checksums, has_room=len(selfies) < room)
         if problem:
             problems.append(UploadProblem(upload.name, problem))
             continue
 
         known_checksums.add(checksum)
-        with transaction.atomic():
-            selfie = Selfie(user=user, original_name=upload.name[:255], checksum=checksum)
-            selfie.file.save(upload.name, upload, save=False)
-            selfie.save()
-            enqueue(enroll_selfie, str(selfie.id))
-        selfies.append(selfie)
+        selfies.append(_store_selfie(user, upload, checksum))
     return selfies, problems
+
+
+def _selfie_problem(upload: UploadedFile, is_duplicate: bool, has_room: bool) -> str | None:
+    problem = check_upload(upload, max_pixels=settings.FACEGATE_MAX_SELFIE_PIXELS)
+    if problem:
+        return problem
+    if is_duplicate:
+        return f"{upload.name} is already one of your selfies; it was not added again."
+    if not has_room:
+        return (
+            f"{upload.name} was not added: you can keep at most {settings.FACEGATE_MAX_SELFIES_PER_PERSON} "
+            "selfies. Delete some before adding more."
+        )
+    return None
+
+
+@transaction.atomic
+def _store_selfie(user: User, upload: UploadedFile, checksum: str) -> Selfie:
+    selfie = Selfie(user=user, original_name=upload.name[:255], checksum=checksum)
+    selfie.file.save(upload.name, upload, save=False)
+    selfie.save()
+    enqueue(enroll_selfie, str(selfie.id))
+    return selfie
 
 
 def delete_selfie(selfie: Selfie) -> None:
