@@ -1,5 +1,6 @@
 """Background jobs: idempotent retries, recovery after a killed worker, and enqueueing."""
 
+import time
 from datetime import timedelta
 from http import HTTPStatus
 
@@ -225,3 +226,32 @@ def test_resume_command_reports_counts(uploaded_photo, jobs, capsys):
 
     assert "Queued 1 photos, 0 selfies and 0 event re-classifications." in capsys.readouterr().out
     assert jobs.names() == ["recognition.process_photo"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_celery_worker_processes_photo(event, organizer, settings, monkeypatch):
+    # A real Celery worker, in a thread of this process, takes the job from Redis.
+    from celery.contrib.testing.worker import start_worker
+
+    from config.celery import app
+
+    def no_embedded_runner():
+        raise AssertionError("the job went to the embedded runner instead of the broker")
+
+    monkeypatch.setattr("recognition.queue._embedded_executor", no_embedded_runner)
+    settings.CELERY_BROKER_URL = settings.FACEGATE_TEST_REDIS_URL
+    redis.Redis.from_url(settings.FACEGATE_TEST_REDIS_URL).delete("celery")
+    app.conf.update(broker_url=settings.FACEGATE_TEST_REDIS_URL, result_backend="cache+memory://")
+    try:
+        with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=30):
+            photo = event_services.upload_photos(event, organizer, [upload_of("group/fr_two_people.jpg")]).photos[0]
+            for _ in range(120):
+                photo.refresh_from_db()
+                if photo.status == JobStatus.DONE:
+                    break
+                time.sleep(0.25)
+    finally:
+        app.conf.update(broker_url=None, result_backend=None)
+
+    assert photo.status == JobStatus.DONE
+    assert Face.objects.filter(photo=photo).count() == 2
