@@ -11,9 +11,8 @@ from accounts.models import Sharing, User
 from events.models import JobStatus, Membership
 from events.uploads import UploadProblem, check_upload, file_sha256
 from recognition.jobs import request_reclassification
-from recognition.models import Face, Selfie
+from recognition.models import Selfie
 from recognition.queue import enqueue
-from recognition.schemas import Decision
 from recognition.tasks import enroll_selfie
 
 logger = logging.getLogger(__name__)
@@ -91,14 +90,15 @@ def delete_selfie(selfie: Selfie) -> None:
 
 @transaction.atomic
 def withdraw_consent(user: User) -> None:
-    """Delete the user's selfies, embeddings and matches, and re-classify their events."""
+    """Delete the user's selfies and embeddings, and re-classify their events to delete their matches.
+
+    The re-classification unlinks their faces and leaves the choice they had
+    made on each face, so that withdrawing never unveils a face that was
+    hidden or blurred.
+    """
     for selfie in Selfie.objects.filter(user=user):
         selfie.file.delete(save=False)
         selfie.delete()
-
-    Face.objects.filter(identity=user).update(identity=None, status=Decision.UNKNOWN, candidate=None, distance=None)
-    Face.objects.filter(candidate=user).update(candidate=None)
-    # The re-classification queued below removes the user from plausible_identities.
 
     user.biometric_consent_at = None
     user.save(update_fields=["biometric_consent_at"])

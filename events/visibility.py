@@ -16,6 +16,9 @@ For a member V of the photo's event, photo P is:
 - otherwise shown, with every face blurred that may belong to someone other
   than V who chose "blur", and every unidentified face under the "blur" policy.
 
+A face also keeps the strictest choice of anyone it was linked to before that
+link was deleted (Face.sharing_floor), for everyone, V included.
+
 A person who is not a member of the event sees nothing of it.
 """
 
@@ -122,6 +125,7 @@ def photos_with_faces(queryset):
                 "status",
                 "identity_id",
                 "plausible_identities",
+                "sharing_floor",
                 "box_x",
                 "box_y",
                 "box_width",
@@ -133,6 +137,11 @@ def photos_with_faces(queryset):
 
 # From least to most restrictive; anything not listed counts as hide.
 _TREATMENT_ORDER = {Sharing.SHARE: 0, Sharing.BLUR: 1, Sharing.HIDE: 2}
+
+
+def strictest(treatments: Iterable[str]) -> str:
+    """Return the most restrictive of the choices, share when there are none; unknown values count as hide."""
+    return max(treatments, key=lambda treatment: _TREATMENT_ORDER.get(treatment, 2), default=Sharing.SHARE)
 
 
 def _face_treatment(access: EventAccess, face: Face) -> str:
@@ -148,5 +157,7 @@ def _face_treatment(access: EventAccess, face: Face) -> str:
     treatments = [access.sharing_by_user_id.get(user_id, Sharing.HIDE) for user_id in owners]
     if not is_matched:
         treatments.append(access.unidentified_face_treatment)
+    if face.sharing_floor:
+        treatments.append(face.sharing_floor)
 
-    return max(treatments, key=lambda treatment: _TREATMENT_ORDER.get(treatment, 2), default=Sharing.SHARE)
+    return strictest(treatments)

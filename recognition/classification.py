@@ -91,7 +91,6 @@ class IdentityClassifier:
         if distance > self.thresholds.uncertain:
             return Classification(Decision.UNKNOWN, None, candidate, distance)
 
-        within_match = tuple(label for label, value in ranked if value <= self.thresholds.match)
         within_uncertain = tuple(label for label, value in ranked if value <= self.thresholds.uncertain)
 
         is_clear = (
@@ -100,7 +99,7 @@ class IdentityClassifier:
             and vote == candidate
         )
         if is_clear:
-            return Classification(Decision.MATCHED, candidate, candidate, distance, within_match)
+            return Classification(Decision.MATCHED, candidate, candidate, distance, within_uncertain)
         return Classification(Decision.UNCERTAIN, None, candidate, distance, within_uncertain)
 
     def _nearest_distance_by_identity(self, embedding: np.ndarray) -> dict[str, float]:

@@ -80,6 +80,15 @@ class Face(models.Model):
         blank=True,
         help_text="Ids of every user the face could belong to; the consent rule applies all their choices.",
     )
+    sharing_floor = models.CharField(
+        max_length=8,
+        blank=True,
+        default="",
+        help_text=(
+            "The strictest sharing choice of the people this face was once linked to, kept when a link is "
+            "deleted (a selfie deleted, consent withdrawn), so that deleting a match never unveils a face."
+        ),
+    )
 
     class Meta:
         ordering = ["photo", "-box_width"]

@@ -62,7 +62,6 @@ class Classification:
     distance: float | None
     """L2 distance between unit embeddings from the face to the candidate's nearest selfie."""
     plausible: tuple[str, ...] = ()
-    """Every identity the face could belong to: those within the match threshold
-    of a matched face, or within the uncertain threshold of any other face.
-    The consent rule applies all their choices, so that a look-alike or a copied
-    selfie cannot unveil a person who chose to hide."""
+    """Every identity within the uncertain threshold, the named one included.
+    The consent rule applies all their choices, so that a look-alike or a
+    copied selfie cannot unveil a person who chose to hide."""

@@ -18,7 +18,9 @@ from django.conf import settings
 from django.db import models, transaction
 from django.utils import timezone
 
+from accounts.models import Sharing
 from events.models import Event, JobStatus, Membership, Photo
+from events.visibility import strictest
 from recognition.classification import IdentityClassifier, Thresholds
 from recognition.embedding import EMBEDDING_SIZE
 from recognition.imaging import ImageError, load_image_array
@@ -170,13 +172,28 @@ def reclassify_event(event_id: str) -> None:
 
     requested_at = event.reclassification_requested_at
     classifier = event_classifier(event)
-    faces = list(Face.objects.filter(photo__event=event).only("id", "embedding"))
+    sharing = {str(member.user_id): member.effective_sharing for member in event.memberships.select_related("user")}
+    faces = list(
+        Face.objects.filter(photo__event=event).only(
+            "id", "embedding", "status", "identity_id", "plausible_identities", "sharing_floor"
+        )
+    )
     if faces:
         results = classifier.classify(np.stack([face.embedding for face in faces]))
         for face, result in zip(faces, results, strict=True):
+            linked_before = _linked_identities(face)
             _apply_classification(face, result)
+            # Whoever is no longer linked to the face leaves their choice behind.
+            departed = linked_before - _linked_identities(face)
+            choices = [sharing.get(user_id, Sharing.HIDE) for user_id in departed]
+            if face.sharing_floor:
+                choices.append(face.sharing_floor)
+            floor = strictest(choices)
+            face.sharing_floor = "" if floor == Sharing.SHARE else floor
         Face.objects.bulk_update(
-            faces, ["status", "identity", "candidate", "distance", "plausible_identities"], batch_size=500
+            faces,
+            ["status", "identity", "candidate", "distance", "plausible_identities", "sharing_floor"],
+            batch_size=500,
         )
 
     logger.info(
@@ -251,6 +268,13 @@ def _save_faces(photo: Photo, image: np.ndarray, analyzed: list[AnalyzedFace]) -
         Face.objects.filter(photo=photo).delete()
         Face.objects.bulk_create(faces)
         _finish(photo, JobStatus.DONE, "", extra_fields=["width", "height"])
+
+
+def _linked_identities(face: Face) -> set[str]:
+    linked = {str(user_id) for user_id in face.plausible_identities or ()}
+    if face.identity_id is not None:
+        linked.add(str(face.identity_id))
+    return linked
 
 
 def _apply_classification(face: Face, result) -> None:

@@ -144,3 +144,44 @@ def test_small_face_in_huge_photo_found(show_event, organizer, jobs):
     assert len(faces) == 1
     assert 4100 <= faces[0].box_x <= 4100 + portrait.width
     assert 2300 <= faces[0].box_y <= 2300 + portrait.height
+
+
+@pytest.mark.django_db(transaction=True)
+def test_claiming_others_face_by_enrollment_fails(event, organizer, attendee, jobs, client):
+    # Katy hides. Her hardest photo comes out uncertain. The attendee then
+    # enrolls other photos of her, plus a mirrored copy, to claim that face.
+    katy = make_user("hidden-katy")
+    account_services.give_consent(katy, Sharing.HIDE)
+    event_services.join_event(katy, event.invite_code)
+    names = ["df_img26.jpg", "df_img42.jpg", "df_img44.jpg", "df_img45.jpg", "df_img46.jpg"]
+    account_services.add_selfies(katy, [upload_of(f"identities/katy_perry/{name}") for name in names])
+    jobs.run_all()
+    photo = _upload(event, organizer, jobs, upload_of("identities/katy_perry/df_img28.jpg"))
+
+    mirrored = Image.open(faces_dir() / "identities/katy_perry/df_img27.jpg").transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+    account_services.give_consent(attendee, Sharing.SHARE)
+    account_services.add_selfies(
+        attendee, [upload_of("identities/katy_perry/df_img27.jpg"), SimpleUploadedFile("me.jpg", _jpeg(mirrored))]
+    )
+    jobs.run_all()
+
+    face = Face.objects.get(photo=photo)
+    assert str(katy.id) in face.plausible_identities
+    assert not _can_see(client, organizer, photo)
+    assert not _can_see(client, attendee, photo)
+    assert _can_see(client, katy, photo)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_withdrawal_keeps_face_hidden(show_event, organizer, hider, jobs, client):
+    photo = _upload(show_event, organizer, jobs, upload_of(HIDER_PHOTO))
+    assert Face.objects.get(photo=photo).identity_id == hider.id
+
+    account_services.withdraw_consent(hider)
+    jobs.run_all()
+
+    face = Face.objects.get(photo=photo)
+    assert face.identity_id is None
+    assert face.plausible_identities == []
+    assert face.sharing_floor == Sharing.HIDE
+    assert not _can_see(client, organizer, photo)

@@ -26,11 +26,12 @@ class Faces(list):
         return self
 
 
-def make_face(status: str, identity, index: int, plausible=()):
+def make_face(status: str, identity, index: int, plausible=(), floor=""):
     return SimpleNamespace(
         status=status,
         identity_id=identity,
         plausible_identities=[str(user_id) for user_id in plausible],
+        sharing_floor=floor,
         box=Box(index * 10, 0, 10, 10),
     )
 
@@ -49,11 +50,15 @@ def make_access(viewer, sharing: dict, policy: str, pending: bool = False):
 
 
 plausible_sets = st.lists(st.sampled_from(MEMBERS + [OUTSIDER]), max_size=3)
+floors = st.sampled_from(["", Sharing.BLUR, Sharing.HIDE, "garbage"])
 face_specs = st.lists(
     st.one_of(
-        st.tuples(st.just(Decision.MATCHED.value), st.sampled_from(MEMBERS + [OUTSIDER]), plausible_sets),
+        st.tuples(st.just(Decision.MATCHED.value), st.sampled_from(MEMBERS + [OUTSIDER]), plausible_sets, floors),
         st.tuples(
-            st.sampled_from([Decision.UNKNOWN.value, Decision.UNCERTAIN.value, "garbage"]), st.none(), plausible_sets
+            st.sampled_from([Decision.UNKNOWN.value, Decision.UNCERTAIN.value, "garbage"]),
+            st.none(),
+            plausible_sets,
+            floors,
         ),
     ),
     max_size=5,
@@ -69,7 +74,10 @@ choices = st.sampled_from([*Sharing.values, "garbage"])
     pending=st.booleans(),
 )
 def test_rendition_respects_every_face(specs, sharing, policy, viewer, pending):
-    faces = [make_face(status, identity, index, plausible) for index, (status, identity, plausible) in enumerate(specs)]
+    faces = [
+        make_face(status, identity, index, plausible, floor)
+        for index, (status, identity, plausible, floor) in enumerate(specs)
+    ]
 
     rendition = photo_rendition(make_access(viewer, sharing, policy, pending), make_photo(faces))
 
@@ -85,6 +93,8 @@ def test_rendition_respects_every_face(specs, sharing, policy, viewer, pending):
             policy_choice = {"show": Sharing.SHARE, "blur": Sharing.BLUR}.get(policy)
             choices.append(Sharing.HIDE if pending else policy_choice)
         choices += [sharing.get(person) for person in people if person != viewer]
+        if face.sharing_floor:
+            choices.append(face.sharing_floor)
 
         if any(choice not in (Sharing.SHARE, Sharing.BLUR) for choice in choices):
             must_hide = True
