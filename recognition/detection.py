@@ -96,12 +96,12 @@ def _without_duplicates(faces: list[DetectedFace]) -> list[DetectedFace]:
     """Keep one box per face, the largest, and return them largest first."""
     kept: list[DetectedFace] = []
     for face in sorted(faces, key=lambda face: face.box.area, reverse=True):
-        if all(_overlap_of_smaller(face.box, other.box) < DUPLICATE_OVERLAP for other in kept):
+        if all(overlap_of_smaller(face.box, other.box) < DUPLICATE_OVERLAP for other in kept):
             kept.append(face)
     return kept
 
 
-def _overlap_of_smaller(first: Box, second: Box) -> float:
+def overlap_of_smaller(first: Box, second: Box) -> float:
     width = min(first.x + first.width, second.x + second.width) - max(first.x, second.x)
     height = min(first.y + first.height, second.y + second.height) - max(first.y, second.y)
     if width <= 0 or height <= 0:

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from recognition.conversion import convert_facenet
-from recognition.detection import FaceDetector
+from recognition.detection import DUPLICATE_OVERLAP, FaceDetector, overlap_of_smaller
 from recognition.embedding import FaceEmbedder, crop_face
 from recognition.schemas import AnalyzedFace, Box, DetectedFace
 
@@ -29,47 +29,68 @@ class PipelineConfig:
     detection_fine_side: int = 2560
     min_face_pixels: int = 20
     min_detection_confidence: float = 0.90
+    detect_all_turns: bool = True
 
 
 class FacePipeline:
-    def __init__(self, detector: FaceDetector, embedder: FaceEmbedder) -> None:
+    def __init__(self, detector: FaceDetector, embedder: FaceEmbedder, *, all_turns: bool = True) -> None:
         self.detector = detector
         self.embedder = embedder
+        self.all_turns = all_turns
         # OpenCV DNN networks are not safe to share between threads.
         self._lock = threading.Lock()
 
     def analyze(self, image: np.ndarray) -> list[AnalyzedFace]:
         """Detect every face in an RGB image and embed each one, largest first.
 
-        When the upright image shows no face, the three other quarter turns
-        are tried, because MTCNN rarely finds faces lying on their side or
-        upside down, and a photo may be stored rotated without an EXIF
-        orientation. The turn whose faces have the highest summed confidence
-        wins: a face on its side sometimes yields a weak detection too.
-        Boxes always come back in the given image's pixels.
+        Besides the upright image, the three other quarter turns are searched,
+        because MTCNN rarely finds faces lying on their side or upside down:
+        a photo may be stored rotated without an EXIF orientation, or show a
+        person lying down. With all_turns off, the turns are searched only
+        when no upright face is found. A face found in several turns is kept
+        from the most confident one. Boxes come back in the image's pixels.
         """
         with self._lock:
-            turns, view, faces = 0, image, self.detector.detect(image)
-            if not faces:
-                turns, view, faces = self._best_turn(image)
-            if not faces:
+            found = [_Found(face, 0, image) for face in self.detector.detect(image)]
+            if self.all_turns or not found:
+                found += self._find_in_turns(image)
+            found = _most_confident_per_face(found, *image.shape[:2])
+            if not found:
                 return []
 
-            crops = np.stack([crop_face(view, face.box) for face in faces])
+            crops = np.stack([crop_face(item.view, item.face.box) for item in found])
             embeddings = self.embedder.embed(crops)
 
         height, width = image.shape[:2]
-        faces = [_turn_back(face, turns, width, height) for face in faces]
+        faces = [_turn_back(item.face, item.turns, width, height) for item in found]
         return [AnalyzedFace(face, embedding) for face, embedding in zip(faces, embeddings, strict=True)]
 
-    def _best_turn(self, image: np.ndarray) -> tuple[int, np.ndarray, list[DetectedFace]]:
-        best = (0, image, [])
+    def _find_in_turns(self, image: np.ndarray) -> list["_Found"]:
+        found = []
         for turns in RETRY_QUARTER_TURNS:
             view = np.ascontiguousarray(np.rot90(image, turns))
-            faces = self.detector.detect(view, fine=False)
-            if sum(face.confidence for face in faces) > sum(face.confidence for face in best[2]):
-                best = (turns, view, faces)
-        return best
+            found += [_Found(face, turns, view) for face in self.detector.detect(view, fine=False)]
+        return found
+
+
+@dataclass(frozen=True)
+class _Found:
+    """A face as detected in the image turned by np.rot90(image, turns), which is view."""
+
+    face: DetectedFace
+    turns: int
+    view: np.ndarray
+
+
+def _most_confident_per_face(found: list[_Found], height: int, width: int) -> list[_Found]:
+    """Keep one detection per face, the most confident across turns, largest faces first."""
+    ranked = sorted(found, key=lambda item: (item.face.confidence, item.turns == 0), reverse=True)
+    kept: list[tuple[_Found, Box]] = []
+    for item in ranked:
+        box = _turn_back(item.face, item.turns, width, height).box
+        if all(overlap_of_smaller(box, other_box) < DUPLICATE_OVERLAP for _, other_box in kept):
+            kept.append((item, box))
+    return [item for item, box in sorted(kept, key=lambda pair: pair[1].area, reverse=True)]
 
 
 # Quarter turns counterclockwise (np.rot90) tried when an image shows no face.
@@ -132,4 +153,4 @@ def _load_pipeline(config: PipelineConfig) -> FacePipeline:
         config.detector_runtime,
         time.monotonic() - started,
     )
-    return FacePipeline(detector, embedder)
+    return FacePipeline(detector, embedder, all_turns=config.detect_all_turns)

@@ -48,6 +48,7 @@ def pipeline() -> FacePipeline:
             detection_fine_side=settings.FACEGATE_DETECTION_FINE_SIDE,
             min_face_pixels=settings.FACEGATE_MIN_FACE_PIXELS,
             min_detection_confidence=settings.FACEGATE_MIN_DETECTION_CONFIDENCE,
+            detect_all_turns=settings.FACEGATE_DETECT_ALL_TURNS,
         )
     )
 

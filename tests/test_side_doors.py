@@ -185,3 +185,20 @@ def test_withdrawal_keeps_face_hidden(show_event, organizer, hider, jobs, client
     assert face.plausible_identities == []
     assert face.sharing_floor == Sharing.HIDE
     assert not _can_see(client, organizer, photo)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_hider_lying_beside_upright_face_found(show_event, organizer, hider, jobs, client):
+    # An upright stranger on the left, the hider turned on his side on the right.
+    upright = Image.open(faces_dir() / "identities/jeff_bezos/df_img20.jpg").convert("RGB")
+    lying = Image.open(faces_dir() / HIDER_PHOTO).convert("RGB").rotate(90, expand=True)
+    canvas = Image.new("RGB", (upright.width + lying.width, max(upright.height, lying.height)), "white")
+    canvas.paste(upright, (0, 0))
+    canvas.paste(lying, (upright.width, 0))
+
+    photo = _upload(show_event, organizer, jobs, SimpleUploadedFile("side-by-side.jpg", _jpeg(canvas)))
+
+    faces = list(Face.objects.filter(photo=photo))
+    assert len(faces) == 2
+    assert any(face.identity_id == hider.id and face.box_x >= upright.width for face in faces)
+    assert not _can_see(client, organizer, photo)
