@@ -69,7 +69,8 @@ class FacePipeline:
         found = []
         for turns in RETRY_QUARTER_TURNS:
             view = np.ascontiguousarray(np.rot90(image, turns))
-            found += [_Found(face, turns, view) for face in self.detector.detect(view, fine=False)]
+            faces = self.detector.detect(view, fine=False, max_side=TURNED_SEARCH_SIDE)
+            found += [_Found(face, turns, view) for face in faces]
         return found
 
 
@@ -93,8 +94,12 @@ def _most_confident_per_face(found: list[_Found], height: int, width: int) -> li
     return [item for item, box in sorted(kept, key=lambda pair: pair[1].area, reverse=True)]
 
 
-# Quarter turns counterclockwise (np.rot90) tried when an image shows no face.
+# Quarter turns counterclockwise (np.rot90) searched besides the upright image.
 RETRY_QUARTER_TURNS = (1, 3, 2)
+# The turned searches look for people lying down or photos stored turned, whose
+# faces are rarely tiny, on a smaller copy: this keeps their cost to about a
+# third of the upright search's.
+TURNED_SEARCH_SIDE = 800
 
 
 def _turn_back(face: DetectedFace, turns: int, width: int, height: int) -> DetectedFace:
