@@ -93,7 +93,7 @@ def join_by_code(request):
         return redirect("events:home")
     if not INVITE_CODE_PATTERN.fullmatch(code):
         messages.error(
-            request, _("No event has the invite code %(code)s. Check the code and try again.") % {"code": code}
+            request, _("No event has the invite code %(code)s. Check the code and try again.") % {"code": code[:40]}
         )
         return redirect("events:home")
     return redirect("events:join", invite_code=code)
