@@ -3,7 +3,7 @@
 Each job takes an id, claims its row with a conditional UPDATE, and records
 its outcome on the row. A retry of a finished job therefore does nothing, and
 a job whose worker died is claimed again once it is stale. A bad upload marks
-its own row failed with a message for the uploader and never raises.
+its own row failed with a message for the uploader instead of raising.
 """
 
 import logging
@@ -184,7 +184,7 @@ def reclassify_event(event_id: str) -> None:
         for face, result in zip(faces, results, strict=True):
             linked_before = _linked_identities(face)
             _apply_classification(face, result)
-            # Whoever is no longer linked to the face leaves their choice behind.
+            # A person no longer linked to the face leaves their choice on it.
             departed = linked_before - _linked_identities(face)
             choices = [sharing.get(user_id, Sharing.HIDE) for user_id in departed]
             if face.sharing_floor:
@@ -210,7 +210,7 @@ def reclassify_event(event_id: str) -> None:
 def _attempt(row: Photo | Selfie, work: Callable[[], T]) -> T | None:
     """Run a job's work; on any error, mark the row failed with a message for the uploader and return None.
 
-    Nothing is re-raised, so that one bad upload can never crash-loop a worker.
+    Errors from the work are not re-raised, so that one bad upload cannot crash-loop a worker.
     """
     label = type(row).__name__
     try:

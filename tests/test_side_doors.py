@@ -123,8 +123,10 @@ def test_hider_rotated_in_pixels_withheld(show_event, organizer, hider, jobs, cl
 
     face = Face.objects.get(photo=photo)
     assert face.identity_id == hider.id
-    assert face.box_x >= 0 and face.box_x + face.box_width <= rotated.width
-    assert face.box_y >= 0 and face.box_y + face.box_height <= rotated.height
+    assert face.box_x >= 0
+    assert face.box_x + face.box_width <= rotated.width
+    assert face.box_y >= 0
+    assert face.box_y + face.box_height <= rotated.height
     assert not _can_see(client, organizer, photo)
 
 
