@@ -173,7 +173,7 @@ def sharing(request, event_id):
 
 
 @login_required
-def settings(request, event_id):
+def event_settings(request, event_id):
     access = _organizer_access_or_404(request, event_id)
     form = EventForm(request.POST or None, instance=access.event)
     if request.method == "POST" and form.is_valid():
