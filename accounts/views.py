@@ -40,6 +40,7 @@ def enrollment(request):
         "upload_form": SelfieUploadForm(),
         "selfies": Selfie.objects.filter(user=user),
         "withdraw_question": _("Delete your selfies, templates and matches now? This cannot be undone."),
+        "delete_question": _("Delete this selfie?"),
     }
     return render(request, "accounts/enrollment.html", context)
 

@@ -14,7 +14,7 @@ class UnknownFacePolicy(models.TextChoices):
 
     SHOW = "show", _("Show the photo")
     BLUR = "blur", _("Show the photo with unidentified faces blurred")
-    HOLD = "hold", _("Hold the photo back until a reviewer identifies the face")
+    HOLD = "hold", _("Hold the photo back from everyone")
 
 
 class Role(models.TextChoices):

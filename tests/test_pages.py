@@ -158,7 +158,8 @@ def test_login_page_passes_next_to_sign_up(client, event):
 
     page = client.get(reverse("login"), {"next": join_url}).content.decode()
 
-    assert f'href="{reverse("accounts:signup")}?next=/join/{event.invite_code}/"' in page
+    # Both the page's link and the header's link keep the invite.
+    assert page.count(f'href="{reverse("accounts:signup")}?next=/join/{event.invite_code}/"') == 2
 
 
 @pytest.mark.django_db
