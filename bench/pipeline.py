@@ -2,10 +2,10 @@
 
 Usage: .venv/bin/python bench/pipeline.py [--faces-dir DIR] [--runtime opencv|tensorflow]
 
-Prints model load time, decoding and detection ms per photo, embedding ms per face (batch
-of 8), whole-photo ms, the ms per photo of FacePipeline.analyze (which also searches
-the photo at the three other quarter turns), and peak memory, as JSON. Imports nothing
-from Django.
+Prints, as JSON: model load time; decoding and detection ms per photo; embedding ms per
+face (as found, and in batches of 8); whole-photo ms; the ms per photo of
+FacePipeline.analyze, which also searches each photo at the three other quarter turns;
+and peak memory. Imports nothing from Django.
 """
 
 import argparse

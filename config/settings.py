@@ -151,7 +151,7 @@ STORAGES = {
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 # The views accept FACEGATE_MAX_FILES_PER_UPLOAD files per request and name
 # the limit when it is passed. Django's own limit sits far above, because past
-# it Django answers a bare 400 before any view runs.
+# it Django returns a bare 400 before any view runs.
 FACEGATE_MAX_FILES_PER_UPLOAD = env_int("FACEGATE_MAX_FILES_PER_UPLOAD", 200)
 DATA_UPLOAD_MAX_NUMBER_FILES = 10 * FACEGATE_MAX_FILES_PER_UPLOAD
 # The largest single upload accepted, in bytes. 50 MB covers full-size camera
@@ -183,7 +183,8 @@ FACEGATE_DETECTION_MAX_SIDE = env_int("FACEGATE_DETECTION_MAX_SIDE", 1280)
 FACEGATE_DETECTION_FINE_SIDE = env_int("FACEGATE_DETECTION_FINE_SIDE", 2560)
 FACEGATE_MIN_FACE_PIXELS = env_int("FACEGATE_MIN_FACE_PIXELS", 20)
 # Search every photo turned by a quarter, a half and three quarters too, for
-# faces lying on their side; false searches the turns only when no face is upright.
+# faces lying on their side. With false, the turns are searched only when no
+# face is upright.
 FACEGATE_DETECT_ALL_TURNS = env_bool("FACEGATE_DETECT_ALL_TURNS", True)
 FACEGATE_MIN_DETECTION_CONFIDENCE = env_float("FACEGATE_MIN_DETECTION_CONFIDENCE", 0.90)
 FACEGATE_MATCH_THRESHOLD = env_float("FACEGATE_MATCH_THRESHOLD", 0.85)

@@ -10,7 +10,7 @@ from accounts.models import Sharing
 
 
 class UnknownFacePolicy(models.TextChoices):
-    """What to do with a photo that shows a face nobody has identified."""
+    """The treatment of a photo that shows an unidentified face."""
 
     SHOW = "show", _("Show the photo")
     BLUR = "blur", _("Show the photo with unidentified faces blurred")

@@ -11,7 +11,7 @@ For a member V of the photo's event, photo P is:
   face may belong to its matched identity and to every other plausible
   identity that classification recorded, so a look-alike or a copied selfie
   cannot unveil anyone;
-- withheld if a face nobody has identified (unknown, or uncertain) falls under
+- withheld if an unidentified face (unknown, or uncertain) falls under
   the event's "hold" policy, or while the event waits for re-classification;
 - otherwise shown, with every face blurred that may belong to someone other
   than V who chose "blur", and every unidentified face under the "blur" policy.

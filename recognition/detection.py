@@ -101,11 +101,11 @@ DUPLICATE_OVERLAP = 0.5
 
 def _without_duplicates(faces: list[DetectedFace]) -> list[DetectedFace]:
     """Keep one box per face, the largest, and return them largest first."""
-    kept: list[DetectedFace] = []
+    selected: list[DetectedFace] = []
     for face in sorted(faces, key=lambda face: face.box.area, reverse=True):
-        if all(overlap_of_smaller(face.box, other.box) < DUPLICATE_OVERLAP for other in kept):
-            kept.append(face)
-    return kept
+        if all(overlap_of_smaller(face.box, other.box) < DUPLICATE_OVERLAP for other in selected):
+            selected.append(face)
+    return selected
 
 
 def overlap_of_smaller(first: Box, second: Box) -> float:

@@ -1,5 +1,5 @@
 """Safe image loading: any uploaded file becomes an upright RGB image, or an
-ImageError whose message names the file and tells the uploader what to do.
+ImageError whose message names the file and states what the uploader should do.
 
 Imports nothing from Django, so that tests and benchmarks can use it alone.
 """

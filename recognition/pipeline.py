@@ -54,7 +54,7 @@ class FacePipeline:
             found = [_Found(face, 0, image) for face in self.detector.detect(image)]
             if self.all_turns or not found:
                 found += self._find_in_turns(image)
-            found = _most_confident_per_face(found, *image.shape[:2])
+            found = _deduplicate_across_turns(found, *image.shape[:2])
             if not found:
                 return []
 
@@ -83,15 +83,15 @@ class _Found:
     view: np.ndarray
 
 
-def _most_confident_per_face(found: list[_Found], height: int, width: int) -> list[_Found]:
+def _deduplicate_across_turns(found: list[_Found], height: int, width: int) -> list[_Found]:
     """Keep one detection per face, the most confident across turns, largest faces first."""
     ranked = sorted(found, key=lambda item: (item.face.confidence, item.turns == 0), reverse=True)
-    kept: list[tuple[_Found, Box]] = []
+    selected: list[tuple[_Found, Box]] = []
     for item in ranked:
         box = _turn_back(item.face, item.turns, width, height).box
-        if all(overlap_of_smaller(box, other_box) < DUPLICATE_OVERLAP for _, other_box in kept):
-            kept.append((item, box))
-    return [item for item, box in sorted(kept, key=lambda pair: pair[1].area, reverse=True)]
+        if all(overlap_of_smaller(box, other_box) < DUPLICATE_OVERLAP for _, other_box in selected):
+            selected.append((item, box))
+    return [item for item, box in sorted(selected, key=lambda pair: pair[1].area, reverse=True)]
 
 
 # Quarter turns counterclockwise (np.rot90) searched besides the upright image.

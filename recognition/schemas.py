@@ -58,7 +58,7 @@ class Classification:
     identity: str | None
     """The named identity; set only when decision is MATCHED."""
     candidate: str | None
-    """The nearest enrolled identity, for a reviewer; None when nobody is enrolled."""
+    """The nearest enrolled identity, for a reviewer; None when no one is enrolled."""
     distance: float | None
     """L2 distance between unit embeddings from the face to the candidate's nearest selfie."""
     plausible: tuple[str, ...] = ()

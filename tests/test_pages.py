@@ -80,7 +80,7 @@ def test_consent_with_checkbox_recorded(client, attendee):
 
 
 @pytest.mark.django_db
-def test_selfie_upload_refused_without_consent(client, attendee, jobs):
+def test_selfie_upload_rejected_without_consent(client, attendee, jobs):
     client.force_login(attendee)
 
     response = client.post(reverse("accounts:upload_selfies"), {"files": []}, follow=True)
@@ -190,11 +190,11 @@ def test_selfie_deleted_only_by_owner(client, attendee, stranger, jobs):
     url = reverse("accounts:delete_selfie", args=[selfies[0].id])
 
     client.force_login(stranger)
-    refused = client.post(url)
+    rejected = client.post(url)
     client.force_login(attendee)
     accepted = client.post(url)
 
-    assert refused.status_code == HTTPStatus.NOT_FOUND
+    assert rejected.status_code == HTTPStatus.NOT_FOUND
     assert accepted.status_code == HTTPStatus.FOUND
     assert not Selfie.objects.filter(id=selfies[0].id).exists()
 

@@ -42,7 +42,10 @@ class Command(BaseCommand):
             "--unknown-faces",
             choices=UnknownFacePolicy.values,
             default=UnknownFacePolicy.BLUR,
-            help="The event's policy for faces nobody identified. Blur shows every photo with strangers blurred.",
+            help=(
+                "Policy for unidentified faces in the demo event; the default, blur, "
+                "shows every photo with those faces blurred."
+            ),
         )
         parser.add_argument(
             "--sharing",
