@@ -182,6 +182,8 @@ FACEGATE_MAX_IMAGE_PIXELS = env_int("FACEGATE_MAX_IMAGE_PIXELS", 80_000_000)
 FACEGATE_DETECTION_MAX_SIDE = env_int("FACEGATE_DETECTION_MAX_SIDE", 1280)
 FACEGATE_DETECTION_FINE_SIDE = env_int("FACEGATE_DETECTION_FINE_SIDE", 2560)
 FACEGATE_MIN_FACE_PIXELS = env_int("FACEGATE_MIN_FACE_PIXELS", 20)
+# A mirrored border of this share of the longer side, so that faces cut by the frame are found.
+FACEGATE_DETECTION_EDGE_PADDING = env_float("FACEGATE_DETECTION_EDGE_PADDING", 0.10)
 # Search every photo turned by a quarter, a half and three quarters too, for
 # faces lying on their side. With false, the turns are searched only when no
 # face is upright.
@@ -191,6 +193,10 @@ FACEGATE_MATCH_THRESHOLD = env_float("FACEGATE_MATCH_THRESHOLD", 0.85)
 FACEGATE_UNCERTAIN_THRESHOLD = env_float("FACEGATE_UNCERTAIN_THRESHOLD", 1.10)
 FACEGATE_MATCH_MARGIN = env_float("FACEGATE_MATCH_MARGIN", 0.05)
 FACEGATE_KNN_NEIGHBORS = env_int("FACEGATE_KNN_NEIGHBORS", 3)
+# Faces narrower than this, or cut by the frame by more than this share, are
+# detected and protected but never named: their embeddings are unreliable.
+FACEGATE_MIN_NAMED_FACE_PIXELS = env_int("FACEGATE_MIN_NAMED_FACE_PIXELS", 48)
+FACEGATE_MAX_NAMED_CUT_OFF = env_float("FACEGATE_MAX_NAMED_CUT_OFF", 0.25)
 
 # The real face photos used by tests, benchmarks and the demo. They are not
 # part of the repository.

@@ -9,6 +9,7 @@ show a person who chose to hide, so every doubt resolves to "uncertain".
 Imports nothing from Django, so that tests and benchmarks can use it alone.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,6 +28,14 @@ class Thresholds:
     """Largest distance at which a face is still worth a reviewer's look."""
     margin: float = 0.05
     """How much nearer the named identity must be than the next identity."""
+    min_face_width: int = 48
+    """Narrowest face box, in pixels of the photo, that may be named."""
+    max_cut_off: float = 0.25
+    """Largest share of a face's box cut off by the frame at which it may be named."""
+
+    def allow_name(self, box_width: int, cut_off: float) -> bool:
+        """Tell whether a face is large and whole enough for its embedding to be trusted with a name."""
+        return box_width >= self.min_face_width and cut_off <= self.max_cut_off
 
 
 class IdentityClassifier:
@@ -56,16 +65,26 @@ class IdentityClassifier:
             self._knn.fit(self._embeddings, self._labels)
         return self
 
-    def classify(self, embeddings: np.ndarray) -> list[Classification]:
+    def classify(self, embeddings: np.ndarray, nameable: Sequence[bool] | None = None) -> list[Classification]:
+        """Decide each face; a face whose nameable flag is False is at most uncertain.
+
+        nameable comes from Thresholds.allow_name: a tiny face or one cut by
+        the frame still gets its candidates, so that their choices apply, but
+        never a name.
+        """
         if self._knn is None or len(embeddings) == 0:
             return [Classification(Decision.UNKNOWN, None, None, None) for _ in range(len(embeddings))]
 
+        nameable = [True] * len(embeddings) if nameable is None else list(nameable)
         distances, indices = self._knn.kneighbors(embeddings)
         votes = [
             self._vote(row_distances, row_indices)
             for row_distances, row_indices in zip(distances, indices, strict=True)
         ]
-        return [self._decide(embedding, vote) for embedding, vote in zip(embeddings, votes, strict=True)]
+        return [
+            self._decide(embedding, vote, may_name)
+            for embedding, vote, may_name in zip(embeddings, votes, nameable, strict=True)
+        ]
 
     def _vote(self, distances: np.ndarray, indices: np.ndarray) -> str | None:
         """Return the identity that the k nearest selfies elect, weighted by 1 / distance.
@@ -82,7 +101,7 @@ class IdentityClassifier:
             return None
         return max(weights, key=weights.__getitem__)
 
-    def _decide(self, embedding: np.ndarray, vote: str | None) -> Classification:
+    def _decide(self, embedding: np.ndarray, vote: str | None, may_name: bool) -> Classification:
         nearest_by_identity = self._nearest_distance_by_identity(embedding)
         ranked = sorted(nearest_by_identity.items(), key=lambda item: item[1])
         candidate, distance = ranked[0]
@@ -94,7 +113,8 @@ class IdentityClassifier:
         within_uncertain = tuple(label for label, value in ranked if value <= self.thresholds.uncertain)
 
         is_clear = (
-            distance <= self.thresholds.match
+            may_name
+            and distance <= self.thresholds.match
             and runner_up_distance - distance >= self.thresholds.margin
             and vote == candidate
         )

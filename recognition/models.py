@@ -39,6 +39,9 @@ class Selfie(models.Model):
     status = models.CharField(max_length=16, choices=JobStatus.choices, default=JobStatus.PENDING)
     error = models.TextField(blank=True)
     embedding = EmbeddingField(null=True, editable=False)
+    flipped_embedding = EmbeddingField(
+        null=True, editable=False, help_text="The face mirrored left to right, enrolled as a second sample."
+    )
     attempts = models.PositiveSmallIntegerField(default=0)
     uploaded_at = models.DateTimeField(auto_now_add=True)
     status_changed_at = models.DateTimeField(auto_now_add=True)
@@ -66,6 +69,7 @@ class Face(models.Model):
     box_height = models.PositiveIntegerField()
     landmarks = models.JSONField(default=dict, help_text="MTCNN's five landmarks as name: [x, y] pixels.")
     confidence = models.FloatField(help_text="MTCNN detection probability, 0 to 1.")
+    cut_off = models.FloatField(default=0.0, help_text="Share of the face's box cut off by the frame, 0 to 1.")
     embedding = EmbeddingField()
     status = models.CharField(max_length=16, choices=[(decision.value, decision.value) for decision in Decision])
     identity = models.ForeignKey(

@@ -6,7 +6,7 @@ Imports nothing from Django: the service module passes the configuration in.
 import logging
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +30,7 @@ class PipelineConfig:
     min_face_pixels: int = 20
     min_detection_confidence: float = 0.90
     detect_all_turns: bool = True
+    edge_padding: float = 0.10
 
 
 class FacePipeline:
@@ -40,7 +41,7 @@ class FacePipeline:
         # OpenCV DNN networks are not safe to share between threads.
         self._lock = threading.Lock()
 
-    def analyze(self, image: np.ndarray) -> list[AnalyzedFace]:
+    def analyze(self, image: np.ndarray, *, flipped: bool = False) -> list[AnalyzedFace]:
         """Detect every face in an RGB image and embed each one, largest first.
 
         Besides the upright image, the three other quarter turns are searched,
@@ -49,6 +50,9 @@ class FacePipeline:
         person lying down. With all_turns off, the turns are searched only
         when no upright face is found. A face found in several turns is kept
         from the most confident one. Boxes come back in the image's pixels.
+
+        flipped=True also embeds each face mirrored left to right, which
+        enrollment adds as a second selfie (docs/recognition.md, "Decisions").
         """
         with self._lock:
             found = [_Found(face, 0, image) for face in self.detector.detect(image)]
@@ -59,11 +63,17 @@ class FacePipeline:
                 return []
 
             crops = np.stack([crop_face(item.view, item.face.box) for item in found])
+            if flipped:
+                crops = np.concatenate([crops, crops[:, :, ::-1, :]])
             embeddings = self.embedder.embed(crops)
 
         height, width = image.shape[:2]
         faces = [_turn_back(item.face, item.turns, width, height) for item in found]
-        return [AnalyzedFace(face, embedding) for face, embedding in zip(faces, embeddings, strict=True)]
+        mirrored = embeddings[len(found) :] if flipped else [None] * len(found)
+        return [
+            AnalyzedFace(face, embedding, flipped_embedding)
+            for face, embedding, flipped_embedding in zip(faces, embeddings[: len(found)], mirrored, strict=True)
+        ]
 
     def _find_in_turns(self, image: np.ndarray) -> list["_Found"]:
         found = []
@@ -118,7 +128,7 @@ def _turn_back(face: DetectedFace, turns: int, width: int, height: int) -> Detec
     (x1, y1), (x2, y2) = point(box.x, box.y), point(box.x + box.width, box.y + box.height)
     turned_box = Box(round(min(x1, x2)), round(min(y1, y2)), round(abs(x2 - x1)), round(abs(y2 - y1)))
     landmarks = {name: point(x, y) for name, (x, y) in face.landmarks.items()}
-    return DetectedFace(box=turned_box, confidence=face.confidence, landmarks=landmarks)
+    return replace(face, box=turned_box, landmarks=landmarks)
 
 
 _pipelines: dict[PipelineConfig, FacePipeline] = {}
@@ -150,6 +160,7 @@ def _load_pipeline(config: PipelineConfig) -> FacePipeline:
         fine_side=config.detection_fine_side,
         min_face_pixels=config.min_face_pixels,
         min_confidence=config.min_detection_confidence,
+        edge_padding=config.edge_padding,
     )
     embedder = FaceEmbedder(facenet_model_path(config.model_dir))
 

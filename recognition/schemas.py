@@ -37,6 +37,8 @@ class DetectedFace:
     """MTCNN's output-network probability that the box contains a face, 0 to 1."""
     landmarks: dict[str, tuple[float, float]] = field(default_factory=dict)
     """The five MTCNN landmarks (LANDMARK_NAMES) as (x, y) pixels of the upright image."""
+    cut_off: float = 0.0
+    """The share of the face's box that the frame cut off, 0 to 1; box holds the part inside."""
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,8 @@ class AnalyzedFace:
     face: DetectedFace
     embedding: np.ndarray
     """The L2-normalized 512-d FaceNet embedding, float32."""
+    flipped_embedding: np.ndarray | None = None
+    """The embedding of the face mirrored left to right, when asked for."""
 
 
 class Decision(StrEnum):

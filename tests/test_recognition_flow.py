@@ -143,7 +143,7 @@ def test_query_faces_named_or_uncertain(gala):
 
     assert missed == []
     assert len(tagged) + len(uncertain) == 37
-    assert len(tagged) / 37 >= 0.90, f"tagged {len(tagged)} of 37; uncertain: {uncertain}"
+    assert len(tagged) >= 36, f"tagged {len(tagged)} of 37; uncertain: {uncertain}"
 
 
 @pytest.mark.django_db
@@ -156,7 +156,7 @@ def test_group_photo_detection_recall(gala):
         found += min(row.n_faces_min, Face.objects.filter(photo_id=photo_id).count())
 
     assert expected == 23
-    assert found / expected >= 0.95, f"found {found} of {expected} faces"
+    assert found / expected >= 0.97, f"found {found} of {expected} faces"
 
 
 @pytest.mark.django_db
