@@ -191,6 +191,11 @@ FACEGATE_MATCH_THRESHOLD = env_float("FACEGATE_MATCH_THRESHOLD", 0.85)
 FACEGATE_UNCERTAIN_THRESHOLD = env_float("FACEGATE_UNCERTAIN_THRESHOLD", 1.10)
 FACEGATE_MATCH_MARGIN = env_float("FACEGATE_MATCH_MARGIN", 0.05)
 FACEGATE_KNN_NEIGHBORS = env_int("FACEGATE_KNN_NEIGHBORS", 3)
+# Unidentified faces share a cluster only when every pair of them is closer
+# than this L2 distance between unit embeddings (complete linkage).
+FACEGATE_CLUSTER_DISTANCE = env_float("FACEGATE_CLUSTER_DISTANCE", 0.88)
+if not 0 < FACEGATE_CLUSTER_DISTANCE < 2:
+    raise ImproperlyConfigured(f"FACEGATE_CLUSTER_DISTANCE={FACEGATE_CLUSTER_DISTANCE} must be between 0 and 2.")
 
 # The real face photos used by tests, benchmarks and the demo. They are not
 # part of the repository.
