@@ -197,6 +197,11 @@ FACEGATE_KNN_NEIGHBORS = env_int("FACEGATE_KNN_NEIGHBORS", 3)
 # detected and protected but never named: their embeddings are unreliable.
 FACEGATE_MIN_NAMED_FACE_PIXELS = env_int("FACEGATE_MIN_NAMED_FACE_PIXELS", 48)
 FACEGATE_MAX_NAMED_CUT_OFF = env_float("FACEGATE_MAX_NAMED_CUT_OFF", 0.25)
+# Unidentified faces share a cluster only when every pair of them is closer
+# than this L2 distance between unit embeddings (complete linkage).
+FACEGATE_CLUSTER_DISTANCE = env_float("FACEGATE_CLUSTER_DISTANCE", 0.88)
+if not 0 < FACEGATE_CLUSTER_DISTANCE < 2:
+    raise ImproperlyConfigured(f"FACEGATE_CLUSTER_DISTANCE={FACEGATE_CLUSTER_DISTANCE} must be between 0 and 2.")
 
 # The real face photos used by tests, benchmarks and the demo. They are not
 # part of the repository.

@@ -5,7 +5,7 @@ import numpy as np
 from django.conf import settings
 from django.db import models
 
-from events.models import JobStatus, Photo
+from events.models import Event, JobStatus, Photo
 from recognition.schemas import Box, Decision
 
 
@@ -53,6 +53,41 @@ class Selfie(models.Model):
         return self.original_name
 
 
+class FaceCluster(models.Model):
+    """A group of unidentified faces of one event that seem to show the same person.
+
+    Only faces that are not matched belong to a cluster. A reviewer may give it
+    a label, and may link it to a member of the event: each face of the cluster
+    then counts that member among its plausible identities, so that their
+    sharing choice applies to it.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="face_clusters")
+    label = models.CharField(max_length=200, blank=True, help_text="A name a reviewer gave the cluster.")
+    person = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The member of the event a reviewer linked the cluster to.",
+    )
+    reviewed_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When a reviewer last merged, split or named the cluster; a rebuild keeps reviewed clusters.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return self.label or f"cluster {self.id}"
+
+
 class Face(models.Model):
     """A face detected in a photo, with its embedding and the recognition decision.
 
@@ -84,6 +119,7 @@ class Face(models.Model):
         blank=True,
         help_text="Ids of every user the face could belong to; the consent rule applies all their choices.",
     )
+    cluster = models.ForeignKey(FaceCluster, null=True, blank=True, on_delete=models.SET_NULL, related_name="faces")
     sharing_floor = models.CharField(
         max_length=8,
         blank=True,

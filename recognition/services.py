@@ -21,6 +21,7 @@ from django.utils import timezone
 from accounts.models import Sharing
 from events.models import Event, JobStatus, Membership, Photo
 from events.visibility import strictest
+from recognition import clusters
 from recognition.classification import IdentityClassifier, Thresholds
 from recognition.embedding import EMBEDDING_SIZE
 from recognition.enrollment import choose_selfie_face
@@ -99,6 +100,7 @@ def process_photo(photo_id: str) -> Claim:
     if analyzed is None:
         return outcome
 
+    clusters.assign_faces_to_clusters(photo)
     logger.info(
         "Photo %s of event %s: %d faces in %.0f ms",
         photo_id,
@@ -168,9 +170,18 @@ def reclassify_event(event_id: str) -> None:
     sharing = {str(member.user_id): member.effective_sharing for member in event.memberships.select_related("user")}
     faces = list(
         Face.objects.filter(photo__event=event).only(
-            "id", "embedding", "box_width", "cut_off", "status", "identity_id", "plausible_identities", "sharing_floor"
+            "id",
+            "embedding",
+            "box_width",
+            "cut_off",
+            "status",
+            "identity_id",
+            "plausible_identities",
+            "sharing_floor",
+            "cluster",
         )
     )
+    links = clusters.cluster_links(event.id)
     if faces:
         results = classifier.classify(
             np.stack([face.embedding for face in faces]),
@@ -179,6 +190,7 @@ def reclassify_event(event_id: str) -> None:
         for face, result in zip(faces, results, strict=True):
             linked_before = _linked_identities(face)
             _apply_classification(face, result)
+            clusters.keep_cluster_link(face, links)
             # A person no longer linked to the face leaves their choice on it.
             departed = linked_before - _linked_identities(face)
             choices = [sharing.get(user_id, Sharing.HIDE) for user_id in departed]
@@ -195,6 +207,7 @@ def reclassify_event(event_id: str) -> None:
     logger.info(
         "Event %s: re-classified %d faces against %d identities", event_id, len(faces), len(classifier.identities)
     )
+    clusters.recluster_event(event)
 
     # A request that arrived while this job ran keeps the mark for its own job.
     Event.objects.filter(id=event.id, reclassification_requested_at=requested_at).update(

@@ -1,5 +1,6 @@
 """The evaluation command and the classifier's three decisions, on real photos."""
 
+import io
 import json
 from pathlib import Path
 
@@ -50,7 +51,7 @@ def labelled_folder(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def report(labelled_folder, tmp_path_factory) -> dict:
     output = tmp_path_factory.mktemp("report") / "report.json"
-    call_command("evaluate_recognition", str(labelled_folder), "--json", str(output), stdout=open("/dev/null", "w"))
+    call_command("evaluate_recognition", str(labelled_folder), "--json", str(output), stdout=io.StringIO())
     return json.loads(output.read_text())
 
 
