@@ -23,6 +23,7 @@ from events.models import Event, JobStatus, Membership, Photo
 from events.visibility import strictest
 from recognition.classification import IdentityClassifier, Thresholds
 from recognition.embedding import EMBEDDING_SIZE
+from recognition.enrollment import choose_selfie_face
 from recognition.imaging import ImageError, load_image_array
 from recognition.models import Face, Selfie
 from recognition.pipeline import FacePipeline, PipelineConfig, get_pipeline
@@ -31,10 +32,6 @@ from recognition.schemas import AnalyzedFace, Decision
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
-
-# A second face in a selfie is ignored as a bystander when its box is smaller
-# than this share of the largest face's box area (half the width or less).
-BYSTANDER_AREA_RATIO = 0.25
 
 UNEXPECTED_ERROR = "Processing {name} failed unexpectedly. Upload it again; if it fails again, tell the organizer."
 
@@ -110,7 +107,7 @@ def process_photo(photo_id: str) -> Claim:
 
 
 def enroll_selfie(selfie_id: str) -> Claim:
-    """Embed the one clear face of a selfie; return how the claim went."""
+    """Check and embed the one clear face of a selfie; return how the claim went."""
     outcome = claim(Selfie, selfie_id)
     if outcome != Claim.CLAIMED:
         logger.info("Selfie %s is %s; not processing it", selfie_id, outcome)
@@ -130,24 +127,6 @@ def enroll_selfie(selfie_id: str) -> Claim:
 
     request_reclassification(Membership.objects.filter(user=selfie.user).values_list("event_id", flat=True))
     return outcome
-
-
-def choose_selfie_face(faces: list[AnalyzedFace], name: str) -> AnalyzedFace:
-    """Return the selfie's one clear face, ignoring much smaller bystanders."""
-    if not faces:
-        raise ImageError(
-            f"No face was found in {name}. Take a selfie facing the camera, "
-            "in good light, with your whole face in the picture."
-        )
-
-    largest = faces[0]
-    comparable = [face for face in faces[1:] if face.face.box.area >= BYSTANDER_AREA_RATIO * largest.face.box.area]
-    if comparable:
-        raise ImageError(
-            f"{name} shows {len(comparable) + 1} faces of similar size, so Facegate cannot tell "
-            "which one is you. Take a selfie with only your face in the picture."
-        )
-    return largest
 
 
 def event_classifier(event: Event) -> IdentityClassifier:
@@ -233,7 +212,7 @@ def _analyze_photo(photo: Photo) -> list[AnalyzedFace]:
 
 def _selfie_face(selfie: Selfie) -> AnalyzedFace:
     image = _read_image(selfie.file, selfie.original_name)
-    return choose_selfie_face(pipeline().analyze(image), selfie.original_name)
+    return choose_selfie_face(pipeline().analyze(image), selfie.original_name, image)
 
 
 def _read_image(file_field, name: str) -> np.ndarray:
