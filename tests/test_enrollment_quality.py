@@ -1,9 +1,11 @@
 """Selfie checks through the real pipeline: blurred, turned and small faces are rejected by name."""
 
 import io
+from http import HTTPStatus
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
 from PIL import Image
 
 from accounts import services as account_services
@@ -16,6 +18,7 @@ from tests.conftest import faces_dir, upload_of
 SMALL_FACE_SOURCE = "identities/barack_obama/fr_obama2.jpg"
 # Shrunk to 15 %, the face is about 42 pixels wide.
 SMALL_FACE_SCALE = 0.15
+USABLE_SELFIES = ["identities/angelina_jolie/df_img1.jpg", "identities/angelina_jolie/df_img2.jpg"]
 
 
 def _enroll(user, jobs, uploads: list[SimpleUploadedFile]) -> list:
@@ -90,3 +93,45 @@ def test_same_photo_full_size_accepted(attendee, jobs):
 
     assert selfie.status == JobStatus.DONE, selfie.error
     assert selfie.embedding.shape == (512,)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_usable_count_on_page(client, attendee, jobs, settings):
+    settings.FACEGATE_RECOMMENDED_SELFIES = 3
+    uploads = [upload_of(path) for path in USABLE_SELFIES] + [upload_of("hard/isf_bulk_blur.jpg")]
+    selfies = _enroll(attendee, jobs, uploads)
+    assert [selfie.status for selfie in selfies] == [JobStatus.DONE, JobStatus.DONE, JobStatus.FAILED]
+    client.force_login(attendee)
+
+    response = client.get(reverse("accounts:enrollment"))
+
+    page = response.content.decode()
+    assert response.status_code == HTTPStatus.OK
+    assert account_services.usable_selfie_count(attendee) == 2
+    assert "You have 2 usable selfies." in page
+    assert "Add more until you have at least 3" in page
+    assert "isf_bulk_blur.jpg is too blurred" in page
+
+
+@pytest.mark.django_db(transaction=True)
+def test_usable_count_in_french(client, attendee, jobs, settings):
+    settings.FACEGATE_RECOMMENDED_SELFIES = 3
+    _enroll(attendee, jobs, [upload_of(USABLE_SELFIES[0])])
+    client.force_login(attendee)
+
+    page = client.get(reverse("accounts:enrollment"), HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+
+    assert "Vous avez 1 selfie utilisable." in page
+    assert "au moins 3" in page
+
+
+@pytest.mark.django_db(transaction=True)
+def test_enough_selfies_not_asked_for_more(client, attendee, jobs, settings):
+    settings.FACEGATE_RECOMMENDED_SELFIES = 2
+    _enroll(attendee, jobs, [upload_of(path) for path in USABLE_SELFIES])
+    client.force_login(attendee)
+
+    page = client.get(reverse("accounts:enrollment")).content.decode()
+
+    assert "You have 2 usable selfies." in page
+    assert "Add more until you have at least" not in page
