@@ -1,9 +1,9 @@
 """Selfie checks: one clear face, large enough, sharp and facing the camera.
 
-Each check raises an ImageError whose message names the file and tells the
-person how to take a better selfie. The thresholds were measured with
-bench/selfie_quality.py on the shared photos; docs/recognition.md lists the
-values and the margins they leave.
+Each check raises an ImageError whose message names the file and says how
+to take a better selfie. The thresholds were measured with
+bench/selfie_quality.py on the shared test photos, and docs/recognition.md
+lists the values and the margins they leave.
 
 Imports nothing from Django, so that tests and benchmarks can use it alone.
 """
@@ -18,11 +18,12 @@ from recognition.schemas import AnalyzedFace, Box, DetectedFace
 # than this share of the largest face's box area (half the width or less).
 BYSTANDER_AREA_RATIO = 0.25
 
-# Box width in pixels of the image. When the enrol test photos were shrunk
-# until their faces were this wide, their embeddings moved from the full-size
-# ones by a median of 0.20 at 160 px, 0.22 at 64 px, 0.26 at 48 px and 0.47 at
-# 32 px. The drift thus grows sharply only below 48 px, and 64 px keeps one
-# step above that. The smallest enrol or query test photo's face is 96 px wide.
+# Box width in pixels of the image. The enrol test photos were shrunk until
+# their faces had a given width. Their embeddings then moved from the
+# full-size ones by a median L2 distance of 0.20 at 160 px, 0.22 at 64 px,
+# 0.26 at 48 px and 0.47 at 32 px. The drift grows sharply only below 48 px,
+# and 64 px keeps one step above that. The smallest enrol or query test
+# photo's face is 96 px wide.
 MIN_FACE_WIDTH = 64
 
 # Sharpness is the variance of the Laplacian of the grayscale face box resized
