@@ -78,6 +78,11 @@ def _store_selfie(user: User, upload: UploadedFile, checksum: str) -> Selfie:
     return selfie
 
 
+def usable_selfie_count(user: User) -> int:
+    """Count the user's selfies that passed the checks and were enrolled."""
+    return Selfie.objects.filter(user=user, status=JobStatus.DONE).count()
+
+
 def delete_selfie(selfie: Selfie) -> None:
     """Delete one selfie and re-classify the owner's events without it."""
     was_enrolled = selfie.status == JobStatus.DONE

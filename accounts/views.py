@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
@@ -39,6 +40,8 @@ def enrollment(request):
         "sharing_form": SharingDefaultForm(initial={"default_sharing": user.default_sharing}),
         "upload_form": SelfieUploadForm(),
         "selfies": Selfie.objects.filter(user=user),
+        "usable_selfies": services.usable_selfie_count(user),
+        "recommended_selfies": settings.FACEGATE_RECOMMENDED_SELFIES,
         "withdraw_question": _("Delete your selfies, templates and matches now? This cannot be undone."),
         "delete_question": _("Delete this selfie?"),
     }

@@ -161,6 +161,10 @@ FACEGATE_MAX_UPLOAD_BYTES = env_int("FACEGATE_MAX_UPLOAD_BYTES", 50_000_000)
 # anyone who signs up from filling the queue.
 FACEGATE_MAX_SELFIE_PIXELS = env_int("FACEGATE_MAX_SELFIE_PIXELS", 30_000_000)
 FACEGATE_MAX_SELFIES_PER_PERSON = env_int("FACEGATE_MAX_SELFIES_PER_PERSON", 20)
+# The enrollment page recommends at least this many usable selfies. The
+# classifier lets the FACEGATE_KNN_NEIGHBORS (3) nearest selfies vote, so for
+# a person with fewer selfies, other people's selfies fill the vote.
+FACEGATE_RECOMMENDED_SELFIES = env_int("FACEGATE_RECOMMENDED_SELFIES", 3)
 
 # Background processing. Without a broker, tasks run in a thread of the web
 # process (see recognition.queue); with one, on Celery workers.

@@ -112,7 +112,7 @@ def process_photo(photo_id: str) -> Claim:
 
 
 def enroll_selfie(selfie_id: str) -> Claim:
-    """Embed the one clear face of a selfie; return how the claim went."""
+    """Check and embed the one clear face of a selfie; return how the claim went."""
     outcome = claim(Selfie, selfie_id)
     if outcome != Claim.CLAIMED:
         logger.info("Selfie %s is %s; not processing it", selfie_id, outcome)
@@ -241,7 +241,7 @@ def _analyze_photo(photo: Photo) -> list[AnalyzedFace]:
 
 def _selfie_face(selfie: Selfie) -> AnalyzedFace:
     image = _read_image(selfie.file, selfie.original_name)
-    return choose_selfie_face(pipeline().analyze(image, flipped=True), selfie.original_name)
+    return choose_selfie_face(pipeline().analyze(image, flipped=True), selfie.original_name, image)
 
 
 def _read_image(file_field, name: str) -> np.ndarray:
