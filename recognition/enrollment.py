@@ -18,6 +18,10 @@ from recognition.schemas import AnalyzedFace, Box, DetectedFace
 # than this share of the largest face's box area (half the width or less).
 BYSTANDER_AREA_RATIO = 0.25
 
+# A face whose box the frame cuts by more than this share is left out of a
+# selfie, as it is never named in a photo either: its embedding is unreliable.
+MAX_CUT_OFF = 0.25
+
 # Box width in pixels of the image. The enrol test photos were shrunk until
 # their faces had a given width. Their embeddings then moved from the
 # full-size ones by a median L2 distance of 0.20 at 160 px, 0.22 at 64 px,
@@ -48,7 +52,7 @@ def choose_selfie_face(faces: list[AnalyzedFace], name: str, image: np.ndarray |
     when the face is too small, too blurred or turned too far. The blur
     check needs the RGB image and is skipped when image is None.
     """
-    face = _one_clear_face(faces, name)
+    face = _one_clear_face([face for face in faces if face.face.cut_off <= MAX_CUT_OFF], name)
 
     check_face_size(face.face, name)
     if image is not None:

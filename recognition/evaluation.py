@@ -213,11 +213,13 @@ def _images(dataset: Dataset, *splits: str) -> Iterable[LabelledImage]:
 def _score_queries(dataset: Dataset, decisions: dict[str, list[Classification]]) -> dict:
     """Score the main face of each query image: the largest, which the pipeline lists first."""
     outcomes: Counter[str] = Counter()
-    not_named = {}
+    not_named, genuine_distances = {}, []
     for image in _images(dataset, "query"):
         results = decisions.get(image.relative_path, [])
         outcome = _query_outcome(image.identities[0], results[0] if results else None)
         outcomes[outcome] += 1
+        if results and results[0].candidate == image.identities[0]:
+            genuine_distances.append(results[0].distance)
         if outcome != "named":
             not_named[image.relative_path] = {
                 "outcome": outcome,
@@ -236,6 +238,7 @@ def _score_queries(dataset: Dataset, decisions: dict[str, list[Classification]])
         "unknown_or_uncertain_share": _share(total - outcomes["named"] - outcomes["wrong_name"], total),
         "outcomes": dict(outcomes),
         "not_named": not_named,
+        "farthest_right_candidates": [_rounded(value) for value in sorted(genuine_distances)[-5:]],
     }
 
 

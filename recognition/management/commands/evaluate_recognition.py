@@ -70,6 +70,8 @@ class Command(BaseCommand):
                 f"Detection, {split}: {detection['found']} of {detection['expected']} faces "
                 f"({_percent(detection['recall'])})."
             )
+        if "noface" in report["detection"]:
+            lines.append(f"Faces found in photos without a face: {report['detection']['noface']['extra']}.")
         for name, pairs in report["pairs"].items():
             if "equal_error_rate" in pairs:
                 lines.append(
