@@ -31,6 +31,10 @@ NO_FACE_PERSON = "no_face_person"
 NO_FACE_IMAGE = "noface/pil_flower2.jpg"
 DISTRACTOR = "distractors/fnp_paul_rudd_1.jpg"
 
+# Every test takes the database, so that pytest-django keeps this module's
+# tests together and the module fixture runs the pipeline once, not twice.
+pytestmark = pytest.mark.django_db
+
 
 class Workflow:
     """The folders of one run, the commands' outputs, and the query photos' expected identities."""
@@ -365,7 +369,6 @@ def _enroll_with_embeddings(user, embeddings: np.ndarray) -> None:
         )
 
 
-@pytest.mark.django_db
 def test_export_classifier_labels_consenting_members(workflow, event, attendee, stranger, tmp_path):
     embeddings, labels = load_classifier(workflow.export).training_data()
     by_identity = {identity: embeddings[[label == identity for label in labels]] for identity in IDENTITIES}
@@ -385,13 +388,11 @@ def test_export_classifier_labels_consenting_members(workflow, event, attendee, 
     assert load_classifier(output, expected_model=FACENET_ONNX_NAME).neighbors == 3
 
 
-@pytest.mark.django_db
 def test_export_classifier_rejects_unknown_event(tmp_path):
     with pytest.raises(CommandError, match="No event has the id 'not-an-id'"):
         call_command("export_classifier", "not-an-id", "--output", str(tmp_path / "c.npz"))
 
 
-@pytest.mark.django_db
 def test_export_classifier_rejects_event_without_selfies(event, tmp_path):
     output = tmp_path / "c.npz"
 
