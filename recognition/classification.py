@@ -52,6 +52,10 @@ class IdentityClassifier:
     def identities(self) -> set[str]:
         return set(self._labels.tolist())
 
+    def training_data(self) -> tuple[np.ndarray, list[str]]:
+        """Return copies of the fitted embeddings (n×d float32) and their labels, in fit order."""
+        return self._embeddings.copy(), self._labels.tolist()
+
     def fit(self, embeddings: np.ndarray, labels: list[str]) -> "IdentityClassifier":
         if len(embeddings) != len(labels):
             raise ValueError(f"{len(embeddings)} embeddings but {len(labels)} labels.")

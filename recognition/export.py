@@ -1,0 +1,313 @@
+"""Save a fitted IdentityClassifier to a file, and load it back without running code from the file.
+
+An export is one uncompressed `.npz` archive (numpy's zip of `.npy` arrays)
+with three arrays:
+
+- `embeddings`: float32, n×512, the enrolled face embeddings;
+- `labels`: fixed-width unicode, n, the identity of each embedding;
+- `header`: uint8, the UTF-8 text of a JSON object with the format name and
+  version, the embedding model, the thresholds, the number of neighbours,
+  counts, the creation time and a SHA-256 checksum of the two arrays.
+
+Loading never unpickles: every array's `.npy` header is checked for a plain
+dtype and a size that fits the file before numpy reads it, and numpy then
+reads with `allow_pickle=False`. The classifier is fitted again from the
+stored embeddings, so no scikit-learn object is ever stored.
+
+Imports nothing from Django, so that tests and benchmarks can use it alone.
+"""
+
+import dataclasses
+import hashlib
+import json
+import math
+import os
+import tempfile
+import zipfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+from recognition.classification import IdentityClassifier, Thresholds
+from recognition.embedding import EMBEDDING_SIZE
+from recognition.pipeline import FACENET_ONNX_NAME
+
+FORMAT_NAME = "facegate-classifier"
+FORMAT_VERSION = 1
+READABLE_VERSIONS = (1,)
+
+ARRAY_NAMES = ("embeddings", "labels", "header")
+EMBEDDINGS_DTYPE = np.dtype("<f4")
+HEADER_DTYPE = np.dtype("u1")
+
+REEXPORT_HINT = "Export the classifier again with enroll_folder or export_classifier."
+
+
+class ExportError(ValueError):
+    """A file that is not a valid classifier export. The message names the file and the fix."""
+
+
+def save_classifier(path: Path | str, classifier: IdentityClassifier, *, model_name: str) -> dict:
+    """Write the classifier's training data, thresholds and neighbours to path; return the header.
+
+    model_name names the embedding model that produced the embeddings, so
+    that a file is not used with another model's embeddings. The file is
+    written to a temporary file first and renamed, so a reader never sees a
+    partial export. It is created readable by its owner only, because face
+    embeddings are biometric data.
+    """
+    embeddings, labels = classifier.training_data()
+    _check_labels_to_save(labels)
+    if len(labels) == 0:
+        raise ValueError("The classifier has no enrolled embeddings, so there is nothing to export.")
+
+    embeddings = np.ascontiguousarray(embeddings, dtype=EMBEDDINGS_DTYPE)
+    label_array = np.array(labels, dtype=np.str_)
+    header = {
+        "format": FORMAT_NAME,
+        "version": FORMAT_VERSION,
+        "model": model_name,
+        "embedding_size": int(embeddings.shape[1]),
+        "thresholds": dataclasses.asdict(classifier.thresholds),
+        "neighbors": classifier.neighbors,
+        "embeddings": len(labels),
+        "identities": len(set(labels)),
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "sha256": _checksum(embeddings, label_array),
+    }
+    header_array = np.frombuffer(json.dumps(header, indent=2).encode("utf-8"), dtype=HEADER_DTYPE)
+
+    _write_atomically(Path(path), embeddings=embeddings, labels=label_array, header=header_array)
+    return header
+
+
+def load_classifier(path: Path | str, *, expected_model: str | None = FACENET_ONNX_NAME) -> IdentityClassifier:
+    """Read an export written by save_classifier and fit the classifier it describes.
+
+    Raises ExportError for anything that is not a valid export. That covers a
+    file that is not an npz archive, missing or extra arrays, object or other
+    unexpected dtypes (which are never unpickled) and wrong shapes. It also
+    covers a header that is not the expected JSON, an unknown format version,
+    a checksum that does not match, values that are not finite, and an
+    embedding model other than expected_model (None skips that check).
+    """
+    path = Path(path)
+    arrays = _read_arrays(path)
+    header = _parse_header(path, arrays["header"])
+    _check_header(path, header, expected_model)
+    _check_training_data(path, header, arrays["embeddings"], arrays["labels"])
+
+    thresholds = _thresholds(path, header)
+    classifier = IdentityClassifier(thresholds, neighbors=header["neighbors"])
+    return classifier.fit(arrays["embeddings"], arrays["labels"].tolist())
+
+
+def _check_labels_to_save(labels: list[str]) -> None:
+    # numpy's fixed-width unicode arrays drop trailing NUL characters, so such
+    # a label would come back different from the one saved.
+    for label in labels:
+        if not isinstance(label, str) or not label or "\x00" in label:
+            raise ValueError(f"Invalid identity label {label!r}: labels must be non-empty strings without NUL.")
+
+
+def _checksum(embeddings: np.ndarray, labels: np.ndarray) -> str:
+    """SHA-256 over the little-endian bytes of the embeddings, then of the labels."""
+    digest = hashlib.sha256()
+    digest.update(np.ascontiguousarray(embeddings, dtype=EMBEDDINGS_DTYPE).tobytes())
+    digest.update(np.ascontiguousarray(labels, dtype=labels.dtype.newbyteorder("<")).tobytes())
+    return digest.hexdigest()
+
+
+def _write_atomically(path: Path, **arrays: np.ndarray) -> None:
+    # mkstemp creates the file with mode 0600, which os.replace keeps.
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(descriptor, "wb") as stream:
+            # A file object, not a name, so that numpy does not append ".npz" to the name.
+            np.savez(stream, **arrays)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def _error(path: Path, problem: str, fix: str = REEXPORT_HINT) -> ExportError:
+    return ExportError(f"{path} is not a valid Facegate classifier export: {problem}. {fix}")
+
+
+def _read_arrays(path: Path) -> dict[str, np.ndarray]:
+    if not path.is_file():
+        raise ExportError(f"{path} was not found. Check the path of the classifier export.")
+    if not zipfile.is_zipfile(path):
+        raise _error(path, "it is not an .npz archive")
+
+    try:
+        # One open file for both readers, so that the checked file is the one numpy reads.
+        with path.open("rb") as stream:
+            with zipfile.ZipFile(stream) as archive:
+                _check_members(path, archive)
+            stream.seek(0)
+            with np.load(stream, allow_pickle=False) as archive:
+                return {name: archive[name] for name in ARRAY_NAMES}
+    except ExportError:
+        raise
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as error:
+        raise _error(path, f"it is damaged ({error})") from None
+
+
+def _check_members(path: Path, archive: zipfile.ZipFile) -> None:
+    """Check every member's .npy header before numpy reads any array data."""
+    members = {info.filename: info for info in archive.infolist()}
+    expected = {f"{name}.npy" for name in ARRAY_NAMES}
+    missing = sorted(expected - members.keys())
+    if missing:
+        raise _error(path, f"it lacks the arrays {', '.join(missing)}")
+    unexpected = sorted(members.keys() - expected)
+    if unexpected:
+        raise _error(path, f"it contains unexpected members {', '.join(unexpected)}")
+
+    file_size = path.stat().st_size
+    for name in ARRAY_NAMES:
+        info = members[f"{name}.npy"]
+        # save_classifier stores arrays uncompressed. Requiring that, and a
+        # declared size within the file's, keeps the memory numpy allocates
+        # below the file's own size, so a small crafted file cannot claim gigabytes.
+        if info.compress_type != zipfile.ZIP_STORED:
+            raise _error(path, f"the array {name} is compressed, which save_classifier never does")
+        if info.file_size > file_size:
+            raise _error(path, f"the array {name} declares {info.file_size} bytes, more than the whole file")
+        with archive.open(info) as member:
+            shape, dtype = _read_npy_header(path, name, member)
+        _check_array_type(path, name, shape, dtype)
+        if math.prod(shape) * dtype.itemsize > info.file_size:
+            raise _error(path, f"the array {name} declares {shape} values, more than its {info.file_size} bytes")
+
+
+def _read_npy_header(path: Path, name: str, member) -> tuple[tuple[int, ...], np.dtype]:
+    # numpy (2.4, lib/_format_impl.py) parses these headers with ast.literal_eval, which evaluates no code.
+    version = np.lib.format.read_magic(member)
+    if version == (1, 0):
+        shape, _, dtype = np.lib.format.read_array_header_1_0(member)
+    elif version == (2, 0):
+        shape, _, dtype = np.lib.format.read_array_header_2_0(member)
+    else:
+        raise _error(path, f"the array {name} has .npy format version {version}, which is not supported")
+    return shape, dtype
+
+
+def _check_array_type(path: Path, name: str, shape: tuple[int, ...], dtype: np.dtype) -> None:
+    if dtype.hasobject:
+        raise _error(
+            path,
+            f"the array {name} contains Python objects, which only pickle can read, and "
+            "unpickling a file can run code from it, so it was not read",
+        )
+
+    if name == "embeddings":
+        valid = dtype == EMBEDDINGS_DTYPE and len(shape) == 2 and shape[1] == EMBEDDING_SIZE
+        expected = f"float32 values of shape (n, {EMBEDDING_SIZE})"
+    elif name == "labels":
+        valid = dtype.kind == "U" and dtype.byteorder != ">" and len(shape) == 1
+        expected = "a one-dimensional unicode string array"
+    else:
+        valid = dtype == HEADER_DTYPE and len(shape) == 1
+        expected = "one-dimensional uint8 bytes"
+    if not valid:
+        raise _error(path, f"the array {name} has dtype {dtype} and shape {shape}, expected {expected}")
+
+
+def _parse_header(path: Path, array: np.ndarray) -> dict:
+    try:
+        header = json.loads(array.tobytes().decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise _error(path, f"its header is not valid JSON ({error})") from None
+    if not isinstance(header, dict):
+        raise _error(path, "its header is not a JSON object")
+    return header
+
+
+def _check_header(path: Path, header: dict, expected_model: str | None) -> None:
+    if header.get("format") != FORMAT_NAME:
+        raise _error(path, f"its header names the format {header.get('format')!r}, not {FORMAT_NAME!r}")
+
+    version = header.get("version")
+    if version not in READABLE_VERSIONS:
+        raise _error(
+            path,
+            f"it has format version {version!r}, and this version of Facegate reads only version "
+            f"{', '.join(map(str, READABLE_VERSIONS))}",
+            "Export the classifier again with this version of Facegate.",
+        )
+
+    model = _field(path, header, "model", str)
+    if expected_model is not None and model != expected_model:
+        raise _error(
+            path,
+            f"its embeddings come from the model {model!r}, but this install embeds faces with "
+            f"{expected_model!r}, and distances between the two models' embeddings mean nothing",
+            "Enroll the people again with enroll_folder on this install.",
+        )
+
+    if _field(path, header, "embedding_size", int) != EMBEDDING_SIZE:
+        raise _error(path, f"its embedding size is {header['embedding_size']}, not {EMBEDDING_SIZE}")
+    if _field(path, header, "neighbors", int) < 1:
+        raise _error(path, f"its number of neighbours is {header['neighbors']}, not a positive integer")
+    _field(path, header, "sha256", str)
+
+
+def _field(path: Path, header: dict, key: str, kind: type):
+    value = header.get(key)
+    # bool is a subclass of int, but true is not a count.
+    if not isinstance(value, kind) or isinstance(value, bool):
+        raise _error(path, f"its header field {key!r} is {value!r}, not a {kind.__name__}")
+    return value
+
+
+def _check_training_data(path: Path, header: dict, embeddings: np.ndarray, labels: np.ndarray) -> None:
+    count = _field(path, header, "embeddings", int)
+    if count < 1 or embeddings.shape[0] != count or labels.shape[0] != count:
+        raise _error(
+            path,
+            f"its header counts {count} embeddings, and the file has {embeddings.shape[0]} embeddings "
+            f"and {labels.shape[0]} labels",
+        )
+
+    if _checksum(embeddings, labels) != header["sha256"]:
+        raise _error(
+            path, "its checksum does not match its embeddings and labels, so it is damaged or was changed after export"
+        )
+    if not np.isfinite(embeddings).all():
+        raise _error(path, "some embeddings contain NaN or infinite values")
+
+    identities = set(labels.tolist())
+    if "" in identities:
+        raise _error(path, "some labels are empty")
+    if _field(path, header, "identities", int) != len(identities):
+        raise _error(
+            path, f"its header counts {header['identities']} identities, and the labels name {len(identities)}"
+        )
+
+
+def _thresholds(path: Path, header: dict) -> Thresholds:
+    values = header.get("thresholds")
+    if not isinstance(values, dict):
+        raise _error(path, f"its header field 'thresholds' is {values!r}, not an object")
+
+    # A missing threshold fails rather than falling back to a default that the
+    # person who exported the classifier never chose.
+    known = {field.name for field in dataclasses.fields(Thresholds)}
+    unknown = sorted(values.keys() - known)
+    missing = sorted(known - values.keys())
+    if unknown or missing:
+        raise _error(
+            path,
+            f"its thresholds do not match this version of Facegate (unknown: {', '.join(unknown) or 'none'}; "
+            f"missing: {', '.join(missing) or 'none'})",
+            "Export the classifier again with this version of Facegate.",
+        )
+
+    for name, value in values.items():
+        if not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value):
+            raise _error(path, f"its threshold {name!r} is {value!r}, not a finite number")
+    return Thresholds(**values)

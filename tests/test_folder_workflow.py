@@ -1,0 +1,403 @@
+"""The command-line folder workflow on real photos: enroll_folder, tag_folder, export_classifier, export files."""
+
+import csv
+import hashlib
+import io
+import json
+import zipfile
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from accounts import services as account_services
+from accounts.models import Sharing
+from events.models import JobStatus, Membership, Role
+from recognition import folders
+from recognition.export import ExportError, load_classifier
+from recognition.imaging import load_image_array
+from recognition.models import Selfie
+from recognition.pipeline import FACENET_ONNX_NAME
+from recognition.schemas import Decision
+from recognition.services import pipeline
+from tests.conftest import manifest
+
+IDENTITIES = ("barack_obama", "mark_zuckerberg", "scarlett_johansson")
+NO_FACE_PERSON = "no_face_person"
+NO_FACE_IMAGE = "noface/pil_flower2.jpg"
+DISTRACTOR = "distractors/fnp_paul_rudd_1.jpg"
+
+# Every test takes the database, so that pytest-django keeps this module's
+# tests together and the module fixture runs the pipeline once, not twice.
+pytestmark = pytest.mark.django_db
+
+
+class Workflow:
+    """The folders of one run, the commands' outputs, and the query photos' expected identities."""
+
+    def __init__(self, root: Path) -> None:
+        self.people = root / "people"
+        self.photos = root / "photos"
+        self.export = root / "classifier.npz"
+        self.tags = root / "tags.csv"
+        self.face_tags = root / "faces.csv"
+        self.enrolled_images = 0
+        self.query_identity: dict[str, str] = {}
+        self.outputs: dict[str, tuple[str, str]] = {}
+
+    def run(self, key: str, command: str, *args: str) -> None:
+        """Run the command and keep its stdout and stderr under key."""
+        stdout, stderr = io.StringIO(), io.StringIO()
+        call_command(command, *args, stdout=stdout, stderr=stderr)
+        self.outputs[key] = (stdout.getvalue(), stderr.getvalue())
+
+
+def _link(source: Path, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.symlink_to(source)
+
+
+def _build_folders(workflow: Workflow) -> None:
+    rows_by_split = defaultdict(list)
+    for row in manifest():
+        rows_by_split[row.split].append(row)
+    by_path = {row.relative_path: row for row in manifest()}
+
+    for row in rows_by_split["enrol"]:
+        if row.identity in IDENTITIES:
+            _link(row.path, workflow.people / row.identity / row.name)
+            workflow.enrolled_images += 1
+    _link(by_path[NO_FACE_IMAGE].path, workflow.people / NO_FACE_PERSON / "flower.jpg")
+
+    for row in rows_by_split["query"]:
+        if row.identity in IDENTITIES:
+            _link(row.path, workflow.photos / "queries" / row.name)
+            workflow.query_identity[f"queries/{row.name}"] = row.identity
+    _link(by_path[DISTRACTOR].path, workflow.photos / "distractor.jpg")
+    _link(by_path[NO_FACE_IMAGE].path, workflow.photos / "noface" / "flower.jpg")
+    (workflow.photos / "notes.txt").write_text("not a photo")
+    (workflow.photos / ".hidden.jpg").write_text("hidden files are skipped")
+
+
+@pytest.fixture(scope="module")
+def workflow(tmp_path_factory) -> Workflow:
+    workflow = Workflow(tmp_path_factory.mktemp("folders"))
+    _build_folders(workflow)
+
+    workflow.run("enroll", "enroll_folder", str(workflow.people), "--output", str(workflow.export))
+    common = [str(workflow.photos), "--classifier", str(workflow.export)]
+    workflow.run("tag", "tag_folder", *common, "--output", str(workflow.tags))
+    workflow.run("tag per face", "tag_folder", *common, "--per-face", "--output", str(workflow.face_tags))
+    return workflow
+
+
+@pytest.fixture(scope="module")
+def query_embeddings(workflow) -> np.ndarray:
+    embeddings = []
+    for relative_path in workflow.query_identity:
+        path = workflow.photos / relative_path
+        image = load_image_array(path.read_bytes(), name=path.name, max_pixels=80_000_000)
+        embeddings += [face.embedding for face in pipeline().analyze(image)]
+    return np.stack(embeddings)
+
+
+def _csv_rows(path: Path) -> dict[str, dict[str, str]]:
+    with path.open(newline="") as stream:
+        return {row["path"]: row for row in csv.DictReader(stream)}
+
+
+def test_enroll_folder_reports_summary(workflow):
+    stdout, stderr = workflow.outputs["enroll"]
+
+    assert f"Enrolled 3 people from {workflow.enrolled_images} images (1 images rejected)" in stdout
+    assert f"No face was found in {NO_FACE_PERSON}/flower.jpg" in stderr
+    assert f"{NO_FACE_PERSON}: no usable image" in stderr
+
+
+def test_enroll_folder_export_contents(workflow):
+    classifier = load_classifier(workflow.export)
+    embeddings, labels = classifier.training_data()
+
+    assert sorted(set(labels)) == list(IDENTITIES)
+    # Each image is enrolled as taken and mirrored.
+    assert len(labels) == 2 * workflow.enrolled_images
+    assert embeddings.shape == (2 * workflow.enrolled_images, 512)
+    assert workflow.export.stat().st_mode & 0o077 == 0
+
+
+def test_tag_folder_names_query_people(workflow):
+    rows = _csv_rows(workflow.tags)
+
+    for relative_path, identity in workflow.query_identity.items():
+        assert rows[relative_path]["faces"] == "1", relative_path
+        assert rows[relative_path]["named"] == identity, relative_path
+        assert rows[relative_path]["error"] == "", relative_path
+
+
+def test_tag_folder_rows_for_distractor_and_bad_files(workflow):
+    rows = _csv_rows(workflow.tags)
+
+    assert rows["distractor.jpg"]["faces"] == "1"
+    assert rows["distractor.jpg"]["named"] == ""
+    assert rows["noface/flower.jpg"]["faces"] == "0"
+    assert rows["noface/flower.jpg"]["error"] == ""
+    assert rows["notes.txt"]["faces"] == ""
+    assert "notes.txt is not an image" in rows["notes.txt"]["error"]
+    assert ".hidden.jpg" not in rows
+    assert len(rows) == len(workflow.query_identity) + 3
+
+
+def test_tag_folder_summary_lists_unreadable_file(workflow):
+    stdout, stderr = workflow.outputs["tag"]
+
+    photos = len(workflow.query_identity) + 2
+    assert f"Tagged {photos} photos: {len(workflow.query_identity)} faces named" in stdout
+    assert "1 files could not be read" in stdout
+    assert "notes.txt is not an image" in stderr
+
+
+def test_tag_folder_per_face_rows(workflow):
+    with workflow.face_tags.open(newline="") as stream:
+        rows = list(csv.DictReader(stream))
+    by_path = defaultdict(list)
+    for row in rows:
+        by_path[row["path"]].append(row)
+
+    for relative_path, identity in workflow.query_identity.items():
+        (row,) = by_path[relative_path]
+        assert row["decision"] == "matched", relative_path
+        assert row["identity"] == identity, relative_path
+        assert 0 < float(row["distance"]) <= 0.85, relative_path
+        assert int(row["box_width"]) > 20, relative_path
+    (distractor,) = by_path["distractor.jpg"]
+    assert distractor["decision"] in ("uncertain", "unknown")
+    assert distractor["identity"] == ""
+    (unreadable,) = by_path["notes.txt"]
+    assert unreadable["face"] == ""
+    assert "is not an image" in unreadable["error"]
+    (no_face,) = by_path["noface/flower.jpg"]
+    assert no_face["face"] == ""
+    assert no_face["error"] == ""
+
+
+def test_export_round_trip_classifies_identically(workflow, query_embeddings):
+    original = folders.fit_classifier(folders.enroll_people(workflow.people))
+    loaded = load_classifier(workflow.export)
+
+    expected = original.classify(query_embeddings)
+    actual = loaded.classify(query_embeddings)
+    assert [result.decision for result in actual] == [result.decision for result in expected]
+    assert [result.identity for result in actual] == [result.identity for result in expected]
+    assert [result.distance for result in actual] == [result.distance for result in expected]
+    assert actual == expected
+    assert sum(result.decision == Decision.MATCHED for result in actual) == len(workflow.query_identity)
+    assert loaded.thresholds == original.thresholds
+    assert loaded.neighbors == original.neighbors
+
+
+# Invalid exports. Each builder writes a file at target from the valid export.
+
+
+def _arrays(valid: Path) -> dict[str, np.ndarray]:
+    with np.load(valid, allow_pickle=False) as archive:
+        return {name: archive[name] for name in archive.files}
+
+
+def _header(arrays: dict[str, np.ndarray]) -> dict:
+    return json.loads(arrays["header"].tobytes().decode())
+
+
+def _with_header(arrays: dict[str, np.ndarray], header: dict) -> dict[str, np.ndarray]:
+    return {**arrays, "header": np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)}
+
+
+def _checksum(embeddings: np.ndarray, labels: np.ndarray) -> str:
+    return hashlib.sha256(embeddings.astype("<f4").tobytes() + labels.tobytes()).hexdigest()
+
+
+def _text_file(valid: Path, target: Path) -> None:
+    target.write_text("embeddings,labels\n0.1,alice\n")
+
+
+def _zip_without_arrays(valid: Path, target: Path) -> None:
+    with zipfile.ZipFile(target, "w") as archive:
+        archive.writestr("readme.txt", "a zip, but not an export")
+
+
+def _flipped_embedding_byte(valid: Path, target: Path) -> None:
+    arrays = _arrays(valid)
+    raw = bytearray(arrays["embeddings"].tobytes())
+    raw[100] ^= 0x01
+    arrays["embeddings"] = np.frombuffer(bytes(raw), dtype="<f4").reshape(arrays["embeddings"].shape)
+    np.savez(target, **arrays)
+
+
+def _other_model(valid: Path, target: Path) -> None:
+    arrays = _arrays(valid)
+    np.savez(target, **_with_header(arrays, {**_header(arrays), "model": "arcface-r100.onnx"}))
+
+
+def _unknown_version(valid: Path, target: Path) -> None:
+    arrays = _arrays(valid)
+    np.savez(target, **_with_header(arrays, {**_header(arrays), "version": 99}))
+
+
+def _header_not_json(valid: Path, target: Path) -> None:
+    arrays = _arrays(valid)
+    np.savez(target, **{**arrays, "header": np.frombuffer(b"{not json", dtype=np.uint8)})
+
+
+def _compressed(valid: Path, target: Path) -> None:
+    np.savez_compressed(target, **_arrays(valid))
+
+
+def _nan_with_matching_checksum(valid: Path, target: Path) -> None:
+    arrays = _arrays(valid)
+    arrays["embeddings"] = arrays["embeddings"].copy()
+    arrays["embeddings"][0, 0] = np.nan
+    header = {**_header(arrays), "sha256": _checksum(arrays["embeddings"], arrays["labels"])}
+    np.savez(target, **_with_header(arrays, header))
+
+
+def _missing_threshold(valid: Path, target: Path) -> None:
+    arrays = _arrays(valid)
+    header = _header(arrays)
+    del header["thresholds"]["margin"]
+    np.savez(target, **_with_header(arrays, header))
+
+
+INVALID_EXPORTS = [
+    (_text_file, "it is not an .npz archive"),
+    (_zip_without_arrays, "it lacks the arrays embeddings.npy, header.npy, labels.npy"),
+    (_flipped_embedding_byte, "its checksum does not match"),
+    (_other_model, "its embeddings come from the model 'arcface-r100.onnx'"),
+    (_unknown_version, "it has format version 99"),
+    (_header_not_json, "its header is not valid JSON"),
+    (_compressed, "is compressed"),
+    (_nan_with_matching_checksum, "NaN or infinite"),
+    (_missing_threshold, "missing: margin"),
+]
+
+
+@pytest.mark.parametrize(("build", "problem"), INVALID_EXPORTS, ids=[build.__name__ for build, _ in INVALID_EXPORTS])
+def test_load_rejects_invalid_export(workflow, tmp_path, build, problem):
+    target = tmp_path / "bad.npz"
+    build(workflow.export, target)
+
+    with pytest.raises(ExportError) as caught:
+        load_classifier(target)
+
+    message = str(caught.value)
+    assert message.startswith(f"{target} is not a valid Facegate classifier export")
+    assert problem in message
+
+
+def test_load_rejects_missing_file(tmp_path):
+    with pytest.raises(ExportError, match="was not found"):
+        load_classifier(tmp_path / "absent.npz")
+
+
+def test_load_other_model_when_allowed(workflow, tmp_path):
+    target = tmp_path / "renamed.npz"
+    _other_model(workflow.export, target)
+
+    classifier = load_classifier(target, expected_model=None)
+
+    assert sorted(classifier.identities) == list(IDENTITIES)
+
+
+class WritesMarkerWhenUnpickled:
+    """An object whose unpickling creates a file, which is how a malicious pickle runs code."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (str(self.marker), "w"))
+
+
+def test_load_never_unpickles_object_array(workflow, tmp_path):
+    marker = tmp_path / "unpickled"
+    target = tmp_path / "pickled.npz"
+    arrays = _arrays(workflow.export)
+    labels = np.array([WritesMarkerWhenUnpickled(marker) for _ in arrays["labels"]], dtype=object)
+    np.savez(target, embeddings=arrays["embeddings"], labels=labels, header=arrays["header"])
+
+    with pytest.raises(ExportError, match="contains Python objects") as caught:
+        load_classifier(target)
+
+    assert str(target) in str(caught.value)
+    assert not marker.exists()
+    # The file is a live pickle: a loader that allows pickle runs it.
+    with np.load(target, allow_pickle=True) as archive:
+        archive["labels"]
+    assert marker.exists()
+
+
+def test_tag_folder_rejects_invalid_classifier(workflow, tmp_path):
+    target = tmp_path / "bad.npz"
+    _unknown_version(workflow.export, target)
+
+    output = tmp_path / "tags.csv"
+
+    with pytest.raises(CommandError, match="it has format version 99"):
+        call_command("tag_folder", str(workflow.photos), "--classifier", str(target), "--output", str(output))
+
+    assert not output.exists()
+
+
+def test_enroll_folder_rejects_missing_folder(tmp_path):
+    with pytest.raises(CommandError, match="is not a folder"):
+        call_command("enroll_folder", str(tmp_path / "absent"), "--output", str(tmp_path / "c.npz"))
+
+
+# export_classifier: an event's classifier from the database.
+
+
+def _enroll_with_embeddings(user, embeddings: np.ndarray) -> None:
+    for index, embedding in enumerate(embeddings):
+        Selfie.objects.create(
+            user=user,
+            file=SimpleUploadedFile(f"selfie{index}.jpg", b"unused"),
+            original_name=f"selfie{index}.jpg",
+            checksum="0" * 64,
+            status=JobStatus.DONE,
+            embedding=embedding,
+        )
+
+
+def test_export_classifier_labels_consenting_members(workflow, event, attendee, stranger, tmp_path):
+    embeddings, labels = load_classifier(workflow.export).training_data()
+    by_identity = {identity: embeddings[[label == identity for label in labels]] for identity in IDENTITIES}
+    account_services.give_consent(attendee, Sharing.SHARE)
+    _enroll_with_embeddings(attendee, by_identity["barack_obama"])
+    # A member whose selfies exist but who gave no consent stays out of the export.
+    Membership.objects.create(event=event, user=stranger, role=Role.ATTENDEE)
+    _enroll_with_embeddings(stranger, by_identity["mark_zuckerberg"])
+    output = tmp_path / "event.npz"
+
+    call_command("export_classifier", str(event.id), "--output", str(output), stdout=io.StringIO())
+
+    exported = load_classifier(output)
+    assert exported.identities == {str(attendee.id)}
+    (result,) = exported.classify(by_identity["barack_obama"][:1])
+    assert result.identity == str(attendee.id)
+    assert load_classifier(output, expected_model=FACENET_ONNX_NAME).neighbors == 3
+
+
+def test_export_classifier_rejects_unknown_event(tmp_path):
+    with pytest.raises(CommandError, match="No event has the id 'not-an-id'"):
+        call_command("export_classifier", "not-an-id", "--output", str(tmp_path / "c.npz"))
+
+
+def test_export_classifier_rejects_event_without_selfies(event, tmp_path):
+    output = tmp_path / "c.npz"
+
+    with pytest.raises(CommandError, match="nothing to export"):
+        call_command("export_classifier", str(event.id), "--output", str(output))
+
+    assert not output.exists()
