@@ -28,7 +28,7 @@ from tests.conftest import manifest
 
 IDENTITIES = ("barack_obama", "mark_zuckerberg", "scarlett_johansson")
 NO_FACE_PERSON = "no_face_person"
-NO_FACE_IMAGE = "noface/pil_flower2.jpg"
+NO_FACE_IMAGE = "noface/mtcnn_no-faces.jpg"
 DISTRACTOR = "distractors/fnp_paul_rudd_1.jpg"
 
 # Every test takes the database, so that pytest-django keeps this module's
@@ -71,14 +71,14 @@ def _build_folders(workflow: Workflow) -> None:
         if row.identity in IDENTITIES:
             _link(row.path, workflow.people / row.identity / row.name)
             workflow.enrolled_images += 1
-    _link(by_path[NO_FACE_IMAGE].path, workflow.people / NO_FACE_PERSON / "flower.jpg")
+    _link(by_path[NO_FACE_IMAGE].path, workflow.people / NO_FACE_PERSON / "no-faces.jpg")
 
     for row in rows_by_split["query"]:
         if row.identity in IDENTITIES:
             _link(row.path, workflow.photos / "queries" / row.name)
             workflow.query_identity[f"queries/{row.name}"] = row.identity
     _link(by_path[DISTRACTOR].path, workflow.photos / "distractor.jpg")
-    _link(by_path[NO_FACE_IMAGE].path, workflow.photos / "noface" / "flower.jpg")
+    _link(by_path[NO_FACE_IMAGE].path, workflow.photos / "noface" / "no-faces.jpg")
     (workflow.photos / "notes.txt").write_text("not a photo")
     (workflow.photos / ".hidden.jpg").write_text("hidden files are skipped")
 
@@ -114,7 +114,7 @@ def test_enroll_folder_reports_summary(workflow):
     stdout, stderr = workflow.outputs["enroll"]
 
     assert f"Enrolled 3 people from {workflow.enrolled_images} images (1 images rejected)" in stdout
-    assert f"No face was found in {NO_FACE_PERSON}/flower.jpg" in stderr
+    assert f"No face was found in {NO_FACE_PERSON}/no-faces.jpg" in stderr
     assert f"{NO_FACE_PERSON}: no usable image" in stderr
 
 
@@ -143,8 +143,8 @@ def test_tag_folder_rows_for_distractor_and_bad_files(workflow):
 
     assert rows["distractor.jpg"]["faces"] == "1"
     assert rows["distractor.jpg"]["named"] == ""
-    assert rows["noface/flower.jpg"]["faces"] == "0"
-    assert rows["noface/flower.jpg"]["error"] == ""
+    assert rows["noface/no-faces.jpg"]["faces"] == "0"
+    assert rows["noface/no-faces.jpg"]["error"] == ""
     assert rows["notes.txt"]["faces"] == ""
     assert "notes.txt is not an image" in rows["notes.txt"]["error"]
     assert ".hidden.jpg" not in rows
@@ -179,7 +179,7 @@ def test_tag_folder_per_face_rows(workflow):
     (unreadable,) = by_path["notes.txt"]
     assert unreadable["face"] == ""
     assert "is not an image" in unreadable["error"]
-    (no_face,) = by_path["noface/flower.jpg"]
+    (no_face,) = by_path["noface/no-faces.jpg"]
     assert no_face["face"] == ""
     assert no_face["error"] == ""
 
