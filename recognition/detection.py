@@ -78,8 +78,8 @@ class FaceDetector:
         """Find the faces that the frame cuts and the plain passes missed.
 
         The search runs on a small copy, since the faces worth finding this
-        way are large (a person at the edge of a selfie), and only adds faces:
-        a face already found keeps its box, so its embedding does not change.
+        way are large, such as a person at the edge of a selfie. It only adds
+        faces: a face already found keeps its box and so its embedding.
         """
         height, width = image.shape[:2]
         view = _resized(_padded(image, self.edge_padding), EDGE_SEARCH_SIDE)
@@ -116,8 +116,8 @@ def _padded(image: np.ndarray, share: float) -> _View:
     """Mirror a border of share × the longer side around the image.
 
     MTCNN rarely finds a face that the frame cuts in half. Mirrored, the cut
-    face looks whole again: on the test set this found a 218-px face cut by
-    the bottom-right corner of a 7-face selfie, which no plain pass found.
+    face looks whole again: on the test set this found a face cut by the
+    bottom-right corner of a 7-face selfie, which no plain pass found.
     """
     border = round(share * max(image.shape[:2]))
     if border == 0:

@@ -59,7 +59,7 @@ class Dataset:
     """Pairs by the name of the file that lists them."""
 
     def paths(self) -> list[str]:
-        """Every image to analyze: the labelled ones, then those only the pairs name."""
+        """Return every image to analyze: the labelled ones, then those only the pairs name."""
         paths = [image.relative_path for image in self.images]
         known = set(paths)
         for pairs in self.pairs.values():
@@ -111,7 +111,11 @@ def _images_from_folders(root: Path) -> list[LabelledImage]:
 
 
 def _labelled(root: Path, file: Path, split: str, identities: tuple[str, ...]) -> LabelledImage:
-    n_faces_min = 0 if split == "noface" else 1 if split in ("enrol", "query", "distractor") else None
+    n_faces_min = None
+    if split == "noface":
+        n_faces_min = 0
+    elif split in ("enrol", "query", "distractor"):
+        n_faces_min = 1
     return LabelledImage(file.relative_to(root).as_posix(), split, identities, n_faces_min)
 
 
@@ -255,7 +259,7 @@ def _query_outcome(person: str, result: Classification | None) -> str:
 
 
 def _wrong_names(dataset: Dataset, decisions: dict[str, list[Classification]]) -> list[dict]:
-    """Every face named as someone who is not in its photo, or a second time in one photo."""
+    """List every face named as someone not in its photo, or named twice in one photo."""
     wrong = []
     for image in dataset.images:
         allowed = set() if image.split in STRANGER_SPLITS else set(image.identities)
@@ -287,7 +291,7 @@ def _score_strangers(dataset: Dataset, decisions: dict[str, list[Classification]
 
 
 def _closest_stranger(dataset: Dataset, decisions: dict[str, list[Classification]]) -> dict | None:
-    """The stranger face nearest to an enrolled person: where the match threshold must stay below."""
+    """Find the stranger face nearest to an enrolled person: the match threshold must stay under its distance."""
     closest = None
     for image in _images(dataset, *STRANGER_SPLITS):
         for index, result in enumerate(decisions.get(image.relative_path, [])):
@@ -342,7 +346,7 @@ def _score_pairs(pairs: list[Pair], analyses: dict[str, list[AnalyzedFace]]) -> 
 
 
 def equal_error_rate(same: np.ndarray, different: np.ndarray) -> dict:
-    """The threshold where false rejections of same pairs equal false accepts of different ones."""
+    """Find the threshold where false rejections of same pairs equal false accepts of different ones."""
     thresholds = np.unique(np.concatenate([same, different]))
     false_reject = np.array([(same > threshold).mean() for threshold in thresholds])
     false_accept = np.array([(different <= threshold).mean() for threshold in thresholds])

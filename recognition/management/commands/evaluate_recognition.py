@@ -21,9 +21,7 @@ class Command(BaseCommand):
             "--json", type=Path, help="Also write the full report as JSON to this file ('-' for stdout)."
         )
         parser.add_argument("--match", type=float, help="Match threshold instead of the setting.")
-        parser.add_argument(
-            "--uncertain", type=float, help="Uncertain threshold instead of FACEGATE_UNCERTAIN_THRESHOLD."
-        )
+        parser.add_argument("--uncertain", type=float, help="Uncertain threshold instead of the setting.")
 
     def handle(self, *args, **options):
         folder = options["folder"] or settings.FACEGATE_FACES_DIR
