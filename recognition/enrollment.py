@@ -18,8 +18,8 @@ from recognition.schemas import AnalyzedFace, Box, DetectedFace
 # than this share of the largest face's box area (half the width or less).
 BYSTANDER_AREA_RATIO = 0.25
 
-# A face whose box the frame cuts by more than this share is left out of a
-# selfie, as it is never named in a photo either: its embedding is unreliable.
+# A selfie whose face the frame cuts by more than this share is rejected, as
+# such a face is never named in a photo either: its embedding is unreliable.
 MAX_CUT_OFF = 0.25
 
 # Box width in pixels of the image. The enrol test photos were shrunk until
@@ -49,16 +49,26 @@ def choose_selfie_face(faces: list[AnalyzedFace], name: str, image: np.ndarray |
     """Return the selfie's one clear face, ignoring much smaller bystanders.
 
     Raises ImageError when there is no face, several comparable faces, or
-    when the face is too small, too blurred or turned too far. The blur
+    when the face is cut off by the frame, too small, too blurred or turned
+    too far. The blur
     check needs the RGB image and is skipped when image is None.
     """
-    face = _one_clear_face([face for face in faces if face.face.cut_off <= MAX_CUT_OFF], name)
+    face = _one_clear_face(faces, name)
 
+    check_whole_face(face.face, name)
     check_face_size(face.face, name)
     if image is not None:
         check_sharpness(image, face.face, name)
     check_yaw(face.face, name)
     return face
+
+
+def check_whole_face(face: DetectedFace, name: str) -> None:
+    if face.cut_off > MAX_CUT_OFF:
+        raise ImageError(
+            f"The face in {name} is cut off by the edge of the photo. "
+            "Take a selfie with your whole face in the middle of the picture."
+        )
 
 
 def check_face_size(face: DetectedFace, name: str) -> None:

@@ -13,6 +13,7 @@ can score another library with the same code. Imports nothing from Django.
 
 import csv
 import logging
+import os
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
@@ -140,7 +141,10 @@ def analyze_dataset(
     """Run analyze on every image; return the faces by path and the errors by path."""
     analyses, errors = {}, {}
     for path in dataset.paths():
-        file = dataset.root / path
+        file = _file_inside(dataset.root, path)
+        if file is None:
+            errors[path] = f"{path} is not a regular file inside {dataset.root}; list only files of that folder."
+            continue
         try:
             image = load_image_array(file.read_bytes(), name=file.name, max_pixels=max_pixels)
         except (ImageError, OSError) as error:
@@ -148,6 +152,18 @@ def analyze_dataset(
             continue
         analyses[path] = analyze(image)
     return analyses, errors
+
+
+def _file_inside(root: Path, relative_path: str) -> Path | None:
+    """Return the regular file at relative_path under root, or None for anything else.
+
+    A manifest or pairs file may come from someone else: "../" and absolute
+    paths, devices and pipes are refused rather than read.
+    """
+    path = Path(os.path.normpath(root / relative_path))
+    if not path.is_relative_to(Path(os.path.normpath(root))) or not path.is_file():
+        return None
+    return path
 
 
 def evaluate(

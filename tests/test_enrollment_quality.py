@@ -18,6 +18,8 @@ from tests.conftest import faces_dir, upload_of
 SMALL_FACE_SOURCE = "identities/barack_obama/fr_obama2.jpg"
 # Shrunk to 15 %, the face is about 42 pixels wide.
 SMALL_FACE_SCALE = 0.15
+# Her face spans x = 390 to 977 in angelina_jolie/df_img7.jpg: a crop from here cuts it in half.
+CUT_SELFIE_LEFT = 683
 USABLE_SELFIES = ["identities/angelina_jolie/df_img1.jpg", "identities/angelina_jolie/df_img2.jpg"]
 
 
@@ -84,6 +86,22 @@ def test_small_face_rejected(attendee, jobs):
     assert "The face in far-away.jpg is" in selfie.error
     assert f"smaller than the minimum of {MIN_FACE_WIDTH}" in selfie.error
     assert "Move closer to the camera" in selfie.error
+
+
+@pytest.mark.django_db(transaction=True)
+def test_cut_selfie_with_bystander_rejected(attendee, jobs):
+    # Her face is cut in half by the left edge, and a smaller face of someone
+    # else sits beside it: the bystander must not become the enrolled face.
+    me = Image.open(faces_dir() / "identities/angelina_jolie/df_img7.jpg").convert("RGB")
+    cut = me.crop((CUT_SELFIE_LEFT, 0, me.width, me.height))
+    bystander = Image.open(faces_dir() / "identities/george_clooney/df_img39.jpg").convert("RGB")
+    cut.paste(bystander.resize((bystander.width // 8, bystander.height // 8)), (cut.width - 400, 1500))
+
+    [selfie] = _enroll(attendee, jobs, [_jpeg_upload(cut, "cut.jpg")])
+
+    assert selfie.status == JobStatus.FAILED
+    assert "The face in cut.jpg is cut off by the edge of the photo" in selfie.error
+    assert selfie.embedding is None
 
 
 @pytest.mark.django_db(transaction=True)

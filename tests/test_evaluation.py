@@ -10,7 +10,7 @@ from django.core.management import call_command
 
 from recognition.classification import IdentityClassifier
 from recognition.enrollment import choose_selfie_face
-from recognition.evaluation import equal_error_rate, load_dataset
+from recognition.evaluation import analyze_dataset, equal_error_rate, load_dataset
 from recognition.imaging import load_image_array
 from recognition.schemas import AnalyzedFace, Decision
 from recognition.services import pipeline, thresholds
@@ -160,3 +160,21 @@ def test_tiny_and_cut_faces_are_never_named():
     named, held = classifier.classify(np.stack([face.embedding, face.embedding]), [True, False])
     assert named.decision == Decision.MATCHED
     assert (held.decision, held.identity, held.candidate) == (Decision.UNCERTAIN, None, "barack_obama")
+
+
+def test_paths_outside_folder_not_read(tmp_path):
+    root = tmp_path / "labelled"
+    (root / "anna").mkdir(parents=True)
+    (root / "anna" / "selfie.jpg").symlink_to(faces_dir() / "identities/angelina_jolie/df_img1.jpg")
+    (tmp_path / "secret.jpg").symlink_to(faces_dir() / "identities/barack_obama/fr_obama.jpg")
+    (root / "pairs.csv").write_text(
+        "file_x,file_y,decision\nanna/selfie.jpg,../secret.jpg,No\nanna/selfie.jpg,/dev/zero,No\n"
+    )
+    analyzed = []
+
+    analyses, errors = analyze_dataset(load_dataset(root), lambda image: analyzed.append(image.shape) or [])
+
+    assert list(analyses) == ["anna/selfie.jpg"]
+    assert len(analyzed) == 1
+    assert "../secret.jpg is not a regular file inside" in errors["../secret.jpg"]
+    assert "/dev/zero" in errors

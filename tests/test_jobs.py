@@ -167,7 +167,8 @@ def test_withdrawn_consent_deletes_matches(uploaded_photo, attendee, jobs):
 @pytest.mark.parametrize(
     ("relative_path", "expected_error"),
     [
-        ("noface/pil_flower2.jpg", "No face was found in pil_flower2.jpg"),
+        ("noface/mtcnn_no-faces.jpg", "No face was found in mtcnn_no-faces.jpg"),
+        ("noface/pil_flower2.jpg", "The face in pil_flower2.jpg is cut off by the edge of the photo"),
         ("group/fr_two_people.jpg", "fr_two_people.jpg shows 2 faces of similar size"),
     ],
 )

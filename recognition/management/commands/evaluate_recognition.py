@@ -27,7 +27,9 @@ class Command(BaseCommand):
         folder = options["folder"] or settings.FACEGATE_FACES_DIR
         try:
             dataset = load_dataset(folder)
-        except (FileNotFoundError, KeyError) as error:
+        except KeyError as error:
+            raise CommandError(f"A column is missing from a CSV file of {folder}: {error}.") from error
+        except (OSError, ValueError) as error:
             raise CommandError(f"Cannot read the labelled folder {folder}: {error}") from error
 
         chosen = thresholds()
@@ -50,6 +52,7 @@ class Command(BaseCommand):
     def _print_summary(self, report: dict) -> None:
         queries, strangers = report["queries"], report["strangers"]
         lines = [
+            f"Images that could not be read: {len(report['unreadable'])} (listed under 'unreadable' in the JSON).",
             f"Enrolled {report['enrollment']['identities']} people from {report['enrollment']['samples']} samples "
             f"({len(report['enrollment']['rejected'])} images rejected).",
             f"Queries: {queries['named']} of {queries['total']} named, "
