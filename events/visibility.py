@@ -8,9 +8,10 @@ For a member V of the photo's event, photo P is:
 
 - withheld from everyone but its uploader until processing is done;
 - withheld if a face may belong to someone other than V who chose "hide". A
-  face may belong to its matched identity and to every other plausible
-  identity that classification recorded, so a look-alike or a copied selfie
-  cannot unveil anyone;
+  face may belong to its matched identity, to every other plausible
+  identity that classification recorded (so a look-alike or a copied selfie
+  cannot unveil anyone), and to every person a reviewer linked to it
+  (Face.owner_ids);
 - withheld if an unidentified face (unknown, or uncertain) falls under
   the event's "hold" policy, or while the event waits for re-classification;
 - otherwise shown, with every face blurred that may belong to someone other
@@ -125,6 +126,7 @@ def photos_with_faces(queryset):
                 "status",
                 "identity_id",
                 "plausible_identities",
+                "linked_identities",
                 "sharing_floor",
                 "box_x",
                 "box_y",
@@ -148,9 +150,7 @@ def _face_treatment(access: EventAccess, face: Face) -> str:
     """Return share, blur or hide for one face, as seen by the viewer: the strictest that applies."""
     is_matched = face.status == Decision.MATCHED and face.identity_id is not None
 
-    owners = {str(user_id) for user_id in face.plausible_identities or ()}
-    if is_matched:
-        owners.add(str(face.identity_id))
+    owners = face.owner_ids()
     owners.discard(str(access.viewer.id))
 
     # A person without a known choice is hidden: fail closed.

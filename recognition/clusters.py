@@ -4,10 +4,13 @@ Faces join clusters photo by photo as photos are processed, and a
 re-classification rebuilds the clusters. A reviewer merges, splits and names
 them. Only faces that are not matched belong to a cluster.
 
-Privacy: linking a cluster to a person only ever adds that person to the
-plausible identities of the cluster's faces, so that their sharing choice
-applies through the consent rule (events.visibility). Nothing here removes a
-plausible identity or changes a face's recognition status.
+Privacy: a reviewer's link is stored on each face of the cluster
+(Face.linked_identities), and the consent rule (events.visibility) applies the
+sharing choice of every person linked to a face. A face that joins a cluster
+takes every person linked to the cluster or to any face in it. Nothing removes
+a person from linked_identities, so a link survives a match, a re-link, a
+split, a merge and a rebuild that moves or deletes the cluster. Nothing here
+changes a face's recognition status or its plausible identities.
 """
 
 import logging
@@ -18,7 +21,6 @@ from collections.abc import Iterable
 import numpy as np
 from django.conf import settings
 from django.db import transaction
-from django.db.models import QuerySet
 from django.utils import timezone
 
 from accounts.models import User
@@ -37,15 +39,20 @@ class ClusterError(ValueError):
 
 
 def assign_faces_to_clusters(photo: Photo) -> None:
-    """Put each unidentified face of a processed photo into the nearest cluster of its event, or into a new one."""
+    """Put each unidentified face of a processed photo into the nearest cluster of its event, or into a new one.
+
+    The faces take the links of the clusters they join. Call this in the
+    transaction that saves the faces and marks the photo done, so that no
+    viewer sees the photo before its faces carry their links.
+    """
     with transaction.atomic():
         # Two workers processing photos of one event at once would each start
         # a cluster for the same new person, so they take turns here.
-        _lock_event(photo.event_id)
+        lock_event(photo.event_id)
         faces = list(
             Face.objects.filter(photo=photo, cluster__isnull=True)
             .exclude(status=Decision.MATCHED)
-            .only("id", "embedding", "plausible_identities")
+            .only("id", "embedding")
         )
         if not faces:
             return
@@ -66,7 +73,7 @@ def assign_faces_to_clusters(photo: Photo) -> None:
             else:
                 face.cluster_id = cluster_ids[choice]
         Face.objects.bulk_update(faces, ["cluster"])
-        _link_faces_to_cluster_people(Face.objects.filter(id__in=[face.id for face in faces]))
+        _spread_links({face.cluster_id for face in faces})
         # A retried or deleted photo can leave clusters without faces.
         FaceCluster.objects.filter(event_id=photo.event_id, faces__isnull=True).delete()
 
@@ -84,10 +91,11 @@ def recluster_event(event: Event) -> None:
 
     Matched faces leave their clusters, and clusters left empty are deleted.
     The faces of reviewed clusters stay in them. Every other unidentified face
-    is clustered again from scratch.
+    is clustered again from scratch. Every face keeps the people it was linked
+    to, wherever it ends up.
     """
     with transaction.atomic():
-        _lock_event(event.id)
+        lock_event(event.id)
         event_faces = Face.objects.filter(photo__event_id=event.id)
         event_faces.filter(status=Decision.MATCHED, cluster__isnull=False).update(cluster=None)
         # The faces of the deleted clusters lose their cluster (SET_NULL).
@@ -111,7 +119,7 @@ def recluster_event(event: Event) -> None:
             Face.objects.bulk_update(faces, ["cluster"], batch_size=500)
 
         FaceCluster.objects.filter(event_id=event.id, faces__isnull=True).delete()
-        _link_faces_to_cluster_people(event_faces)
+        _spread_links(FaceCluster.objects.filter(event_id=event.id).values("id"))
 
     logger.info(
         "Event %s: %d loose faces re-clustered; %d clusters in all",
@@ -121,30 +129,18 @@ def recluster_event(event: Event) -> None:
     )
 
 
-def cluster_links(event_id) -> dict[str, str]:
-    """Return the id of the person each linked cluster of the event is linked to, by cluster id."""
-    linked = FaceCluster.objects.filter(event_id=event_id, person__isnull=False).values_list("id", "person_id")
-    return {str(cluster_id): str(person_id) for cluster_id, person_id in linked}
-
-
-def keep_cluster_link(face: Face, links: dict[str, str]) -> None:
-    """Add back to a re-classified face the person its cluster is linked to, from cluster_links."""
-    person_id = links.get(str(face.cluster_id))
-    if person_id is not None and person_id not in face.plausible_identities:
-        face.plausible_identities = [*face.plausible_identities, person_id]
-
-
 def merge_clusters(target: FaceCluster, others: Iterable[FaceCluster]) -> FaceCluster:
     """Move the faces of the other clusters into the target and delete the others; return the target.
 
     The target keeps its label and link, or takes them from the first other
-    cluster that has one.
+    cluster that has one. Every face of the merged cluster takes every person
+    linked to any of its faces.
     """
     others = list(others)
     _check_mergeable(target, others)
 
     with transaction.atomic():
-        _lock_event(target.event_id)
+        lock_event(target.event_id)
         other_ids = [cluster.id for cluster in others]
         Face.objects.filter(cluster_id__in=other_ids).update(cluster=target)
         target.label = target.label or next((cluster.label for cluster in others if cluster.label), "")
@@ -152,7 +148,7 @@ def merge_clusters(target: FaceCluster, others: Iterable[FaceCluster]) -> FaceCl
         target.reviewed_at = timezone.now()
         target.save(update_fields=["label", "person", "reviewed_at", "updated_at"])
         FaceCluster.objects.filter(id__in=other_ids).delete()
-        _link_faces_to_cluster_people(Face.objects.filter(cluster=target))
+        _spread_links([target.id])
 
     logger.info("Event %s: merged clusters %s into cluster %s", target.event_id, other_ids, target.id)
     return target
@@ -161,15 +157,16 @@ def merge_clusters(target: FaceCluster, others: Iterable[FaceCluster]) -> FaceCl
 def split_cluster(cluster: FaceCluster, face_ids: Iterable) -> FaceCluster:
     """Move the given faces of the cluster into a new cluster of the same event, and return it.
 
-    The moved faces keep every plausible identity they had, so a person the
-    cluster was linked to still applies to them. The new cluster has no link.
+    The moved faces keep every person they were linked to, and a face that
+    later joins either cluster takes those links too. The new cluster itself
+    has no person.
     """
     chosen = _parse_face_ids(face_ids)
     if not chosen:
         raise ClusterError(f"Choose at least one face to split off cluster {cluster.id}.")
 
     with transaction.atomic():
-        _lock_event(cluster.event_id)
+        lock_event(cluster.event_id)
         members = {str(face_id) for face_id in cluster.faces.values_list("id", flat=True)}
         outside = sorted(chosen - members)
         if outside:
@@ -201,9 +198,10 @@ def split_cluster(cluster: FaceCluster, face_ids: Iterable) -> FaceCluster:
 def name_cluster(cluster: FaceCluster, label: str, person: User | None = None) -> FaceCluster:
     """Give the cluster a label and, optionally, link it to a member of its event; return the cluster.
 
-    A link adds the person to the plausible identities of every face of the
-    cluster, now and after each re-classification. Without a person, an
-    existing link stays.
+    A link adds the person to the linked identities of every face of the
+    cluster. Linking another person later adds them too and keeps the first,
+    because a link only ever adds a sharing choice. Without a person, the
+    existing links stay.
     """
     label = label.strip()
     if len(label) > LABEL_MAX_LENGTH:
@@ -214,19 +212,20 @@ def name_cluster(cluster: FaceCluster, label: str, person: User | None = None) -
         )
 
     with transaction.atomic():
-        _lock_event(cluster.event_id)
+        lock_event(cluster.event_id)
         cluster.label = label
         if person is not None:
             cluster.person = person
         cluster.reviewed_at = timezone.now()
         cluster.save(update_fields=["label", "person", "reviewed_at", "updated_at"])
-        _link_faces_to_cluster_people(Face.objects.filter(cluster=cluster))
+        _spread_links([cluster.id])
 
     logger.info("Event %s: cluster %s named, linked to user %s", cluster.event_id, cluster.id, cluster.person_id)
     return cluster
 
 
-def _lock_event(event_id) -> None:
+def lock_event(event_id) -> None:
+    """Lock the event's row until the transaction ends; every change to its clusters takes this lock first."""
     Event.objects.select_for_update().filter(id=event_id).values_list("id", flat=True).first()
 
 
@@ -245,14 +244,29 @@ def _member_embeddings(event_id, exclude_photo_id) -> dict[str, list[np.ndarray]
     return members
 
 
-def _link_faces_to_cluster_people(faces: QuerySet[Face]) -> None:
-    """Add to each face the person its cluster is linked to, where that person is not among its plausible identities."""
-    changed = []
-    linked = faces.filter(cluster__person__isnull=False).values_list("id", "plausible_identities", "cluster__person_id")
-    for face_id, plausible, person_id in linked:
-        if str(person_id) not in plausible:
-            changed.append(Face(id=face_id, plausible_identities=[*plausible, str(person_id)]))
-    Face.objects.bulk_update(changed, ["plausible_identities"], batch_size=500)
+def _spread_links(cluster_ids: Iterable) -> None:
+    """Give each face of the clusters every person linked to its cluster or to another face in it."""
+    rows = list(
+        Face.objects.filter(cluster_id__in=cluster_ids).values_list(
+            "id", "cluster_id", "linked_identities", "cluster__person_id"
+        )
+    )
+    people = defaultdict(set)
+    for _, cluster_id, linked, person_id in rows:
+        people[cluster_id].update(str(user_id) for user_id in linked)
+        if person_id is not None:
+            people[cluster_id].add(str(person_id))
+
+    changed, touched = [], set()
+    for face_id, cluster_id, linked, _ in rows:
+        missing = sorted(people[cluster_id] - {str(user_id) for user_id in linked})
+        if missing:
+            changed.append(Face(id=face_id, linked_identities=[*linked, *missing]))
+            touched.add(str(cluster_id))
+    Face.objects.bulk_update(changed, ["linked_identities"], batch_size=500)
+
+    if changed:
+        logger.info("%d faces took the links of their clusters %s", len(changed), sorted(touched))
 
 
 def _check_mergeable(target: FaceCluster, others: list[FaceCluster]) -> None:

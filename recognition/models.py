@@ -58,8 +58,8 @@ class FaceCluster(models.Model):
 
     Only faces that are not matched belong to a cluster. A reviewer may give it
     a label, and may link it to a member of the event: each face of the cluster
-    then counts that member among its plausible identities, so that their
-    sharing choice applies to it.
+    then records that member in Face.linked_identities, so that their sharing
+    choice applies to it.
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -119,6 +119,14 @@ class Face(models.Model):
         blank=True,
         help_text="Ids of every user the face could belong to; the consent rule applies all their choices.",
     )
+    linked_identities = models.JSONField(
+        default=list,
+        blank=True,
+        help_text=(
+            "Ids of every user a reviewer linked to this face through its cluster. Only the cluster actions "
+            "add to it; recognition and re-clustering never remove an id."
+        ),
+    )
     cluster = models.ForeignKey(FaceCluster, null=True, blank=True, on_delete=models.SET_NULL, related_name="faces")
     sharing_floor = models.CharField(
         max_length=8,
@@ -141,6 +149,18 @@ class Face(models.Model):
 
     def __str__(self) -> str:
         return f"{self.status} face in photo {self.photo_id}"
+
+    def owner_ids(self) -> set[str]:
+        """Return the ids of every user the face may belong to, for the consent rule.
+
+        These are the matched identity, the plausible identities that
+        classification recorded and the people a reviewer linked.
+        """
+        owners = {str(user_id) for user_id in self.plausible_identities or ()}
+        owners.update(str(user_id) for user_id in self.linked_identities or ())
+        if self.identity_id is not None:
+            owners.add(str(self.identity_id))
+        return owners
 
     @property
     def box(self) -> Box:

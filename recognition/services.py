@@ -100,7 +100,6 @@ def process_photo(photo_id: str) -> Claim:
     if analyzed is None:
         return outcome
 
-    clusters.assign_faces_to_clusters(photo)
     logger.info(
         "Photo %s of event %s: %d faces in %.0f ms",
         photo_id,
@@ -177,22 +176,21 @@ def reclassify_event(event_id: str) -> None:
             "status",
             "identity_id",
             "plausible_identities",
+            "linked_identities",
             "sharing_floor",
-            "cluster",
         )
     )
-    links = clusters.cluster_links(event.id)
     if faces:
         results = classifier.classify(
             np.stack([face.embedding for face in faces]),
             [classifier.thresholds.allow_name(face.box_width, face.cut_off) for face in faces],
         )
         for face, result in zip(faces, results, strict=True):
-            linked_before = _linked_identities(face)
+            owners_before = face.owner_ids()
             _apply_classification(face, result)
-            clusters.keep_cluster_link(face, links)
-            # A person no longer linked to the face leaves their choice on it.
-            departed = linked_before - _linked_identities(face)
+            # A person who no longer owns the face leaves their choice on it.
+            # People a reviewer linked never leave, as linked_identities only grows.
+            departed = owners_before - face.owner_ids()
             choices = [sharing.get(user_id, Sharing.HIDE) for user_id in departed]
             if face.sharing_floor:
                 choices.append(face.sharing_floor)
@@ -274,18 +272,17 @@ def _save_faces(photo: Photo, image: np.ndarray, analyzed: list[AnalyzedFace]) -
         faces.append(face)
 
     photo.height, photo.width = image.shape[:2]
+    # The faces join their clusters, and take the reviewer's links, in the
+    # transaction that marks the photo done: no viewer sees it without them.
     with transaction.atomic():
+        # The event row is locked before any face row, as every cluster change
+        # does, so this job and a re-clustering take their locks in one order.
+        clusters.lock_event(photo.event_id)
         # A retried job replaces the faces of an earlier, interrupted attempt.
         Face.objects.filter(photo=photo).delete()
         Face.objects.bulk_create(faces)
+        clusters.assign_faces_to_clusters(photo)
         _finish(photo, JobStatus.DONE, "", extra_fields=["width", "height"])
-
-
-def _linked_identities(face: Face) -> set[str]:
-    linked = {str(user_id) for user_id in face.plausible_identities or ()}
-    if face.identity_id is not None:
-        linked.add(str(face.identity_id))
-    return linked
 
 
 def _apply_classification(face: Face, result) -> None:
