@@ -9,10 +9,11 @@ with three arrays:
   version, the embedding model, the thresholds, the number of neighbours,
   counts, the creation time and a SHA-256 checksum of the two arrays.
 
-Loading never unpickles: every array's `.npy` header is checked for a plain
-dtype and a size that fits the file before numpy reads it, and numpy then
-reads with `allow_pickle=False`. The classifier is fitted again from the
-stored embeddings, so no scikit-learn object is ever stored.
+Loading never unpickles: the file must start as a zip archive, every
+member's `.npy` header is checked for a plain dtype and a size that fits the
+file, and numpy then reads that same member with `allow_pickle=False`. The
+classifier is fitted again from the stored embeddings, so no scikit-learn
+object is ever stored.
 
 Imports nothing from Django, so that tests and benchmarks can use it alone.
 """
@@ -40,6 +41,7 @@ READABLE_VERSIONS = (1,)
 ARRAY_NAMES = ("embeddings", "labels", "header")
 EMBEDDINGS_DTYPE = np.dtype("<f4")
 HEADER_DTYPE = np.dtype("u1")
+ZIP_LOCAL_HEADER_MAGIC = b"PK\x03\x04"
 
 REEXPORT_HINT = "Export the classifier again with enroll_folder or export_classifier."
 
@@ -139,26 +141,36 @@ def _error(path: Path, problem: str, fix: str = REEXPORT_HINT) -> ExportError:
 def _read_arrays(path: Path) -> dict[str, np.ndarray]:
     if not path.is_file():
         raise ExportError(f"{path} was not found. Check the path of the classifier export.")
-    if not zipfile.is_zipfile(path):
-        raise _error(path, "it is not an .npz archive")
 
     try:
-        # One open file for both readers, so that the checked file is the one numpy reads.
         with path.open("rb") as stream:
+            # zipfile finds an archive from its end, so a file with other data in
+            # front of a valid export passes is_zipfile. save_classifier's files
+            # start with the first member's local header.
+            if stream.read(len(ZIP_LOCAL_HEADER_MAGIC)) != ZIP_LOCAL_HEADER_MAGIC or not zipfile.is_zipfile(stream):
+                raise _error(path, "it is not an .npz archive")
             with zipfile.ZipFile(stream) as archive:
-                _check_members(path, archive)
-            stream.seek(0)
-            with np.load(stream, allow_pickle=False) as archive:
-                return {name: archive[name] for name in ARRAY_NAMES}
+                members = _check_members(path, archive)
+                # Each array is read from the member whose header was checked, not
+                # by np.load, which picks its reader from the file's first bytes.
+                return {name: _read_member(archive, members[name]) for name in ARRAY_NAMES}
     except ExportError:
         raise
     except (zipfile.BadZipFile, OSError, ValueError, EOFError) as error:
         raise _error(path, f"it is damaged ({error})") from None
 
 
-def _check_members(path: Path, archive: zipfile.ZipFile) -> None:
-    """Check every member's .npy header before numpy reads any array data."""
-    members = {info.filename: info for info in archive.infolist()}
+def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> np.ndarray:
+    with archive.open(info) as member:
+        return np.lib.format.read_array(member, allow_pickle=False)
+
+
+def _check_members(path: Path, archive: zipfile.ZipFile) -> dict[str, zipfile.ZipInfo]:
+    """Check every member's .npy header before any array data is read; return the member of each array."""
+    infos = archive.infolist()
+    members = {info.filename: info for info in infos}
+    if len(members) != len(infos):
+        raise _error(path, "it contains several members with the same name")
     expected = {f"{name}.npy" for name in ARRAY_NAMES}
     missing = sorted(expected - members.keys())
     if missing:
@@ -182,6 +194,7 @@ def _check_members(path: Path, archive: zipfile.ZipFile) -> None:
         _check_array_type(path, name, shape, dtype)
         if math.prod(shape) * dtype.itemsize > info.file_size:
             raise _error(path, f"the array {name} declares {shape} values, more than its {info.file_size} bytes")
+    return {name: members[f"{name}.npy"] for name in ARRAY_NAMES}
 
 
 def _read_npy_header(path: Path, name: str, member) -> tuple[tuple[int, ...], np.dtype]:
@@ -222,6 +235,10 @@ def _parse_header(path: Path, array: np.ndarray) -> dict:
         header = json.loads(array.tobytes().decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise _error(path, f"its header is not valid JSON ({error})") from None
+    except (RecursionError, ValueError) as error:
+        # Valid JSON that Python cannot hold: nesting deeper than the recursion
+        # limit, or an integer longer than sys.get_int_max_str_digits().
+        raise _error(path, f"its header could not be parsed ({type(error).__name__}: {error})") from None
     if not isinstance(header, dict):
         raise _error(path, "its header is not a JSON object")
     return header

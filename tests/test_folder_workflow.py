@@ -4,6 +4,7 @@ import csv
 import hashlib
 import io
 import json
+import warnings
 import zipfile
 from collections import defaultdict
 from pathlib import Path
@@ -207,8 +208,12 @@ def _arrays(valid: Path) -> dict[str, np.ndarray]:
         return {name: archive[name] for name in archive.files}
 
 
+def _header_text(arrays: dict[str, np.ndarray]) -> str:
+    return arrays["header"].tobytes().decode()
+
+
 def _header(arrays: dict[str, np.ndarray]) -> dict:
-    return json.loads(arrays["header"].tobytes().decode())
+    return json.loads(_header_text(arrays))
 
 
 def _with_header(arrays: dict[str, np.ndarray], header: dict) -> dict[str, np.ndarray]:
@@ -251,6 +256,37 @@ def _header_not_json(valid: Path, target: Path) -> None:
     np.savez(target, **{**arrays, "header": np.frombuffer(b"{not json", dtype=np.uint8)})
 
 
+def _npy_in_front(valid: Path, target: Path) -> None:
+    # zipfile still finds the export at the end of this file, but np.load
+    # would read the leading .npy array, whose header no check has seen.
+    front = io.BytesIO()
+    np.save(front, np.zeros(3))
+    target.write_bytes(front.getvalue() + valid.read_bytes())
+
+
+def _duplicate_member(valid: Path, target: Path) -> None:
+    arrays = _arrays(valid)
+    # zipfile warns when it writes a name twice, which is the point here.
+    with warnings.catch_warnings(), zipfile.ZipFile(target, "w") as archive:
+        warnings.simplefilter("ignore", UserWarning)
+        for name, array in [("labels", arrays["labels"][:1]), *arrays.items()]:
+            member = io.BytesIO()
+            np.save(member, array)
+            archive.writestr(f"{name}.npy", member.getvalue())
+
+
+def _deeply_nested_header(valid: Path, target: Path) -> None:
+    arrays = _arrays(valid)
+    nested = b"[" * 100_000 + b"]" * 100_000
+    np.savez(target, **{**arrays, "header": np.frombuffer(nested, dtype=np.uint8)})
+
+
+def _header_with_huge_integer(valid: Path, target: Path) -> None:
+    arrays = _arrays(valid)
+    text = _header_text(arrays).replace('"version": 1', '"version": 1' + "0" * 5000)
+    np.savez(target, **{**arrays, "header": np.frombuffer(text.encode(), dtype=np.uint8)})
+
+
 def _compressed(valid: Path, target: Path) -> None:
     np.savez_compressed(target, **_arrays(valid))
 
@@ -277,6 +313,10 @@ INVALID_EXPORTS = [
     (_other_model, "its embeddings come from the model 'arcface-r100.onnx'"),
     (_unknown_version, "it has format version 99"),
     (_header_not_json, "its header is not valid JSON"),
+    (_npy_in_front, "it is not an .npz archive"),
+    (_duplicate_member, "several members with the same name"),
+    (_deeply_nested_header, "its header could not be parsed (RecursionError"),
+    (_header_with_huge_integer, "its header could not be parsed (ValueError"),
     (_compressed, "is compressed"),
     (_nan_with_matching_checksum, "NaN or infinite"),
     (_missing_threshold, "missing: margin"),
