@@ -7,7 +7,12 @@ with three arrays:
 - `labels`: fixed-width unicode, n, the identity of each embedding;
 - `header`: uint8, the UTF-8 text of a JSON object with the format name and
   version, the embedding model, the thresholds, the number of neighbours,
-  counts, the creation time and a SHA-256 checksum of the two arrays.
+  counts, the creation time and a SHA-256 checksum of the thresholds, the
+  number of neighbours and the two arrays.
+
+The checksum detects damage, not tampering: anyone who can write the file
+can compute a matching checksum. Loading therefore also checks every value
+that decides a name (threshold ranges, unit-length embeddings, labels).
 
 Loading never unpickles: the file must start as a zip archive, every
 member's `.npy` header is checked for a plain dtype and a size that fits the
@@ -43,6 +48,11 @@ EMBEDDINGS_DTYPE = np.dtype("<f4")
 HEADER_DTYPE = np.dtype("u1")
 ZIP_LOCAL_HEADER_MAGIC = b"PK\x03\x04"
 
+# FaceNet embeddings are L2-normalized, and float32 rounding leaves their norms
+# within about 1e-6 of 1. A larger deviation means the vectors were changed or come
+# from elsewhere, and the distance thresholds would mean nothing for them.
+UNIT_NORM_TOLERANCE = 1e-3
+
 REEXPORT_HINT = "Export the classifier again with enroll_folder or export_classifier."
 
 
@@ -64,6 +74,12 @@ def save_classifier(path: Path | str, classifier: IdentityClassifier, *, model_n
     if len(labels) == 0:
         raise ValueError("The classifier has no enrolled embeddings, so there is nothing to export.")
 
+    # The value checks of load_classifier, so that a file with values it rejects is never written.
+    thresholds = dataclasses.asdict(classifier.thresholds)
+    problem = _thresholds_problem(thresholds) or _norms_problem(embeddings)
+    if problem:
+        raise ValueError(f"The classifier cannot be exported: {problem}.")
+
     embeddings = np.ascontiguousarray(embeddings, dtype=EMBEDDINGS_DTYPE)
     label_array = np.array(labels, dtype=np.str_)
     header = {
@@ -71,12 +87,12 @@ def save_classifier(path: Path | str, classifier: IdentityClassifier, *, model_n
         "version": FORMAT_VERSION,
         "model": model_name,
         "embedding_size": int(embeddings.shape[1]),
-        "thresholds": dataclasses.asdict(classifier.thresholds),
+        "thresholds": thresholds,
         "neighbors": classifier.neighbors,
         "embeddings": len(labels),
         "identities": len(set(labels)),
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "sha256": _checksum(embeddings, label_array),
+        "sha256": _checksum(embeddings, label_array, thresholds, classifier.neighbors),
     }
     header_array = np.frombuffer(json.dumps(header, indent=2).encode("utf-8"), dtype=HEADER_DTYPE)
 
@@ -91,16 +107,17 @@ def load_classifier(path: Path | str, *, expected_model: str | None = FACENET_ON
     file that is not an npz archive, missing or extra arrays, object or other
     unexpected dtypes (which are never unpickled) and wrong shapes. It also
     covers a header that is not the expected JSON, an unknown format version,
-    a checksum that does not match, values that are not finite, and an
-    embedding model other than expected_model (None skips that check).
+    thresholds out of range, a checksum that does not match, embeddings that
+    are not finite or not of unit length, empty labels or labels with NUL, and
+    an embedding model other than expected_model (None skips that check).
     """
     path = Path(path)
     arrays = _read_arrays(path)
     header = _parse_header(path, arrays["header"])
     _check_header(path, header, expected_model)
+    thresholds = _thresholds(path, header)
     _check_training_data(path, header, arrays["embeddings"], arrays["labels"])
 
-    thresholds = _thresholds(path, header)
     classifier = IdentityClassifier(thresholds, neighbors=header["neighbors"])
     return classifier.fit(arrays["embeddings"], arrays["labels"].tolist())
 
@@ -113,9 +130,14 @@ def _check_labels_to_save(labels: list[str]) -> None:
             raise ValueError(f"Invalid identity label {label!r}: labels must be non-empty strings without NUL.")
 
 
-def _checksum(embeddings: np.ndarray, labels: np.ndarray) -> str:
-    """SHA-256 over the little-endian bytes of the embeddings, then of the labels."""
-    digest = hashlib.sha256()
+def _checksum(embeddings: np.ndarray, labels: np.ndarray, thresholds: dict, neighbors: int) -> str:
+    """Return the SHA-256 of the settings JSON, then of the embeddings' and the labels' little-endian bytes.
+
+    The settings JSON is {"neighbors": ..., "thresholds": {...}} with sorted
+    keys and no spaces, as json.dumps(..., sort_keys=True, separators=(",", ":")) writes it.
+    """
+    settings = {"neighbors": neighbors, "thresholds": thresholds}
+    digest = hashlib.sha256(json.dumps(settings, sort_keys=True, separators=(",", ":")).encode("utf-8"))
     digest.update(np.ascontiguousarray(embeddings, dtype=EMBEDDINGS_DTYPE).tobytes())
     digest.update(np.ascontiguousarray(labels, dtype=labels.dtype.newbyteorder("<")).tobytes())
     return digest.hexdigest()
@@ -248,7 +270,7 @@ def _check_header(path: Path, header: dict, expected_model: str | None) -> None:
     if header.get("format") != FORMAT_NAME:
         raise _error(path, f"its header names the format {header.get('format')!r}, not {FORMAT_NAME!r}")
 
-    version = header.get("version")
+    version = _field(path, header, "version", int)
     if version not in READABLE_VERSIONS:
         raise _error(
             path,
@@ -290,16 +312,21 @@ def _check_training_data(path: Path, header: dict, embeddings: np.ndarray, label
             f"and {labels.shape[0]} labels",
         )
 
-    if _checksum(embeddings, labels) != header["sha256"]:
+    if _checksum(embeddings, labels, header["thresholds"], header["neighbors"]) != header["sha256"]:
         raise _error(
-            path, "its checksum does not match its embeddings and labels, so it is damaged or was changed after export"
+            path,
+            "its checksum does not match its thresholds, neighbours, embeddings and labels, "
+            "so it is damaged or was changed after export",
         )
     if not np.isfinite(embeddings).all():
         raise _error(path, "some embeddings contain NaN or infinite values")
+    problem = _norms_problem(embeddings)
+    if problem:
+        raise _error(path, problem)
 
     identities = set(labels.tolist())
-    if "" in identities:
-        raise _error(path, "some labels are empty")
+    if any(not label or "\x00" in label for label in identities):
+        raise _error(path, "some labels are empty or contain NUL characters")
     if _field(path, header, "identities", int) != len(identities):
         raise _error(
             path, f"its header counts {header['identities']} identities, and the labels name {len(identities)}"
@@ -324,7 +351,42 @@ def _thresholds(path: Path, header: dict) -> Thresholds:
             "Export the classifier again with this version of Facegate.",
         )
 
+    problem = _thresholds_problem(values)
+    if problem:
+        raise _error(path, f"its thresholds are invalid: {problem}")
+    return Thresholds(**values)
+
+
+def _thresholds_problem(values: dict) -> str | None:
+    """Return why these Thresholds fields cannot decide names, or None when they can."""
     for name, value in values.items():
         if not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value):
-            raise _error(path, f"its threshold {name!r} is {value!r}, not a finite number")
-    return Thresholds(**values)
+            return f"{name} is {value!r}, not a finite number"
+
+    width = values["min_face_width"]
+    if not isinstance(width, int) or width < 1:
+        return f"min_face_width is {width!r}, not a positive integer number of pixels"
+    # L2 distances between unit embeddings lie between 0 and 2.
+    if not 0 < values["match"] <= values["uncertain"] <= 2:
+        return (
+            f"match is {values['match']!r} and uncertain is {values['uncertain']!r}, "
+            "but 0 < match <= uncertain <= 2 is required"
+        )
+    if values["margin"] < 0:
+        return f"margin is {values['margin']!r}, below 0"
+    if not 0 <= values["max_cut_off"] <= 1:
+        return f"max_cut_off is {values['max_cut_off']!r}, outside 0 to 1"
+    return None
+
+
+def _norms_problem(embeddings: np.ndarray) -> str | None:
+    """Return why the embeddings are not unit vectors, or None when they are."""
+    norms = np.linalg.norm(np.asarray(embeddings, dtype=np.float64), axis=1)
+    # Written so that NaN norms count as off, too.
+    off = ~(np.abs(norms - 1.0) <= UNIT_NORM_TOLERANCE)
+    if not off.any():
+        return None
+    return (
+        f"{int(off.sum())} embeddings are not of unit length (norms from {norms.min():.6g} to {norms.max():.6g}, "
+        f"expected 1 within {UNIT_NORM_TOLERANCE})"
+    )

@@ -1,6 +1,7 @@
 """The command-line folder workflow on real photos: enroll_folder, tag_folder, export_classifier, export files."""
 
 import csv
+import dataclasses
 import hashlib
 import io
 import json
@@ -19,7 +20,7 @@ from accounts import services as account_services
 from accounts.models import Sharing
 from events.models import JobStatus, Membership, Role
 from recognition import folders
-from recognition.export import ExportError, load_classifier
+from recognition.export import ExportError, load_classifier, save_classifier
 from recognition.imaging import load_image_array
 from recognition.models import Selfie
 from recognition.pipeline import FACENET_ONNX_NAME
@@ -220,8 +221,16 @@ def _with_header(arrays: dict[str, np.ndarray], header: dict) -> dict[str, np.nd
     return {**arrays, "header": np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)}
 
 
-def _checksum(embeddings: np.ndarray, labels: np.ndarray) -> str:
-    return hashlib.sha256(embeddings.astype("<f4").tobytes() + labels.tobytes()).hexdigest()
+def _checksum(header: dict, embeddings: np.ndarray, labels: np.ndarray) -> str:
+    settings = {"neighbors": header["neighbors"], "thresholds": header["thresholds"]}
+    settings_json = json.dumps(settings, sort_keys=True, separators=(",", ":")).encode()
+    return hashlib.sha256(settings_json + embeddings.astype("<f4").tobytes() + labels.tobytes()).hexdigest()
+
+
+def _save_with_checksum(target: Path, arrays: dict[str, np.ndarray], header: dict) -> None:
+    """Write arrays and header with a checksum that matches them, as someone who edits a file can."""
+    header = {**header, "sha256": _checksum(header, arrays["embeddings"], arrays["labels"])}
+    np.savez(target, **_with_header(arrays, header))
 
 
 def _text_file(valid: Path, target: Path) -> None:
@@ -295,8 +304,56 @@ def _nan_with_matching_checksum(valid: Path, target: Path) -> None:
     arrays = _arrays(valid)
     arrays["embeddings"] = arrays["embeddings"].copy()
     arrays["embeddings"][0, 0] = np.nan
-    header = {**_header(arrays), "sha256": _checksum(arrays["embeddings"], arrays["labels"])}
+    _save_with_checksum(target, arrays, _header(arrays))
+
+
+def _scaled_embeddings(valid: Path, target: Path) -> None:
+    arrays = _arrays(valid)
+    arrays["embeddings"] = arrays["embeddings"] * 2
+    _save_with_checksum(target, arrays, _header(arrays))
+
+
+def _zero_embeddings(valid: Path, target: Path) -> None:
+    arrays = _arrays(valid)
+    arrays["embeddings"] = np.zeros_like(arrays["embeddings"])
+    _save_with_checksum(target, arrays, _header(arrays))
+
+
+def _label_with_nul(valid: Path, target: Path) -> None:
+    arrays = _arrays(valid)
+    labels = arrays["labels"].tolist()
+    labels[0] = "barack\x00obama"
+    arrays["labels"] = np.array(labels)
+    header = {**_header(arrays), "identities": len(set(labels))}
+    _save_with_checksum(target, arrays, header)
+
+
+def _loose_thresholds(valid: Path, target: Path) -> None:
+    arrays = _arrays(valid)
+    loose = {"match": 2.0, "uncertain": -1.0, "margin": -5.0, "min_face_width": 0, "max_cut_off": 1.0}
+    _save_with_checksum(target, arrays, {**_header(arrays), "thresholds": loose})
+
+
+def _threshold_changed_after_export(valid: Path, target: Path) -> None:
+    arrays = _arrays(valid)
+    header = _header(arrays)
+    header["thresholds"]["match"] = 0.9
     np.savez(target, **_with_header(arrays, header))
+
+
+def _neighbors_changed_after_export(valid: Path, target: Path) -> None:
+    arrays = _arrays(valid)
+    np.savez(target, **_with_header(arrays, {**_header(arrays), "neighbors": 1}))
+
+
+def _version_true(valid: Path, target: Path) -> None:
+    arrays = _arrays(valid)
+    _save_with_checksum(target, arrays, {**_header(arrays), "version": True})
+
+
+def _version_float(valid: Path, target: Path) -> None:
+    arrays = _arrays(valid)
+    _save_with_checksum(target, arrays, {**_header(arrays), "version": 1.0})
 
 
 def _missing_threshold(valid: Path, target: Path) -> None:
@@ -319,6 +376,14 @@ INVALID_EXPORTS = [
     (_header_with_huge_integer, "its header could not be parsed (ValueError"),
     (_compressed, "is compressed"),
     (_nan_with_matching_checksum, "NaN or infinite"),
+    (_scaled_embeddings, "embeddings are not of unit length (norms from 2 to 2"),
+    (_zero_embeddings, "embeddings are not of unit length (norms from 0 to 0"),
+    (_label_with_nul, "some labels are empty or contain NUL characters"),
+    (_loose_thresholds, "its thresholds are invalid: min_face_width is 0"),
+    (_threshold_changed_after_export, "its checksum does not match"),
+    (_neighbors_changed_after_export, "its checksum does not match"),
+    (_version_true, "its header field 'version' is True"),
+    (_version_float, "its header field 'version' is 1.0"),
     (_missing_threshold, "missing: margin"),
 ]
 
@@ -334,6 +399,48 @@ def test_load_rejects_invalid_export(workflow, tmp_path, build, problem):
     message = str(caught.value)
     assert message.startswith(f"{target} is not a valid Facegate classifier export")
     assert problem in message
+
+
+THRESHOLDS_OUT_OF_RANGE = [
+    ({"min_face_width": 0}, "min_face_width is 0, not a positive integer"),
+    ({"min_face_width": 48.0}, "min_face_width is 48.0, not a positive integer"),
+    ({"min_face_width": 1e308}, "min_face_width is 1e+308, not a positive integer"),
+    ({"match": 0.0}, "match is 0.0 and uncertain is 1.1"),
+    ({"match": 1.2}, "match is 1.2 and uncertain is 1.1"),
+    ({"uncertain": 2.5}, "match is 0.85 and uncertain is 2.5"),
+    ({"margin": -0.01}, "margin is -0.01, below 0"),
+    ({"max_cut_off": -0.1}, "max_cut_off is -0.1, outside 0 to 1"),
+    ({"max_cut_off": 1.5}, "max_cut_off is 1.5, outside 0 to 1"),
+    ({"max_cut_off": True}, "max_cut_off is True, not a finite number"),
+]
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"), THRESHOLDS_OUT_OF_RANGE, ids=[str(change) for change, _ in THRESHOLDS_OUT_OF_RANGE]
+)
+def test_load_rejects_threshold_out_of_range(workflow, tmp_path, change, problem):
+    target = tmp_path / "bad.npz"
+    arrays = _arrays(workflow.export)
+    header = _header(arrays)
+    header["thresholds"].update(change)
+    _save_with_checksum(target, arrays, header)
+
+    with pytest.raises(ExportError) as caught:
+        load_classifier(target)
+
+    assert str(target) in str(caught.value)
+    assert f"its thresholds are invalid: {problem}" in str(caught.value)
+
+
+def test_save_rejects_invalid_thresholds(workflow, tmp_path):
+    classifier = load_classifier(workflow.export)
+    classifier.thresholds = dataclasses.replace(classifier.thresholds, margin=-0.5)
+    target = tmp_path / "c.npz"
+
+    with pytest.raises(ValueError, match="margin is -0.5, below 0"):
+        save_classifier(target, classifier, model_name=FACENET_ONNX_NAME)
+
+    assert not target.exists()
 
 
 def test_load_rejects_missing_file(tmp_path):
