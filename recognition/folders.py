@@ -9,6 +9,8 @@ left out.
 
 import csv
 import logging
+import os
+import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,6 +46,9 @@ FACE_COLUMNS = (
     "error",
 )
 LIST_SEPARATOR = ";"
+# Spreadsheet programs evaluate a cell that starts with one of these as a
+# formula (CSV injection), and a folder or file name can start with any of them.
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass
@@ -213,19 +218,44 @@ def _read(path: Path, name: str) -> np.ndarray:
         raise ImageError(f"Processing {name} failed unexpectedly ({type(error).__name__}: {error}).") from None
 
 
+def write_tags_file(output: Path, photos: list[TaggedPhoto], *, per_face: bool) -> None:
+    """Write the per-file or per-face CSV to output, readable by its owner only, because it names people.
+
+    The CSV goes to a temporary file first and is renamed, so a reader never sees a partial file.
+    """
+    write = write_face_csv if per_face else write_photo_csv
+    # mkstemp creates the file with mode 0600, which os.replace keeps, also over an existing output.
+    descriptor, temporary = tempfile.mkstemp(dir=output.parent, prefix=f".{output.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(descriptor, "w", newline="", encoding="utf-8") as stream:
+            write(stream, photos)
+        os.replace(temporary, output)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def text_cell(value: str) -> str:
+    """Return value with a leading single quote when a spreadsheet would evaluate it as a formula."""
+    return f"'{value}" if value.startswith(FORMULA_PREFIXES) else value
+
+
 def write_photo_csv(stream: TextIO, photos: list[TaggedPhoto]) -> None:
-    """Write one row per file: its faces' count, the names found, the uncertain candidates and any error."""
+    """Write one row per file: its faces' count, the names found, the uncertain candidates and any error.
+
+    Every text cell goes through text_cell, so no cell starts a spreadsheet formula.
+    """
     writer = csv.writer(stream)
     writer.writerow(PHOTO_COLUMNS)
     for photo in photos:
         writer.writerow(
             [
-                photo.relative_path,
+                text_cell(photo.relative_path),
                 "" if photo.error else len(photo.faces),
-                LIST_SEPARATOR.join(photo.names(Decision.MATCHED)),
-                LIST_SEPARATOR.join(photo.names(Decision.UNCERTAIN)),
+                text_cell(LIST_SEPARATOR.join(photo.names(Decision.MATCHED))),
+                text_cell(LIST_SEPARATOR.join(photo.names(Decision.UNCERTAIN))),
                 "" if photo.error else photo.count(Decision.UNKNOWN),
-                photo.error,
+                text_cell(photo.error),
             ]
         )
 
@@ -237,22 +267,22 @@ def write_face_csv(stream: TextIO, photos: list[TaggedPhoto]) -> None:
     writer.writerow(FACE_COLUMNS)
     for photo in photos:
         if not photo.faces:
-            writer.writerow([photo.relative_path, *[""] * (len(FACE_COLUMNS) - 2), photo.error])
+            writer.writerow([text_cell(photo.relative_path), *[""] * (len(FACE_COLUMNS) - 2), text_cell(photo.error)])
         for index, face in enumerate(photo.faces, start=1):
             result = face.classification
             writer.writerow(
                 [
-                    photo.relative_path,
+                    text_cell(photo.relative_path),
                     index,
                     face.box.x,
                     face.box.y,
                     face.box.width,
                     face.box.height,
                     result.decision.value,
-                    result.identity or "",
-                    result.candidate or "",
+                    text_cell(result.identity or ""),
+                    text_cell(result.candidate or ""),
                     "" if result.distance is None else f"{result.distance:.4f}",
-                    LIST_SEPARATOR.join(result.plausible),
+                    text_cell(LIST_SEPARATOR.join(result.plausible)),
                     "",
                 ]
             )

@@ -24,7 +24,7 @@ from recognition.export import ExportError, load_classifier, save_classifier
 from recognition.imaging import load_image_array
 from recognition.models import Selfie
 from recognition.pipeline import FACENET_ONNX_NAME
-from recognition.schemas import Decision
+from recognition.schemas import Box, Classification, Decision
 from recognition.services import pipeline
 from tests.conftest import manifest
 
@@ -184,6 +184,52 @@ def test_tag_folder_per_face_rows(workflow):
     (no_face,) = by_path["noface/no-faces.jpg"]
     assert no_face["face"] == ""
     assert no_face["error"] == ""
+
+
+# A folder name cannot contain "/", so the link target has none.
+FORMULA_FOLDER = '=HYPERLINK("127.0.0.1","click")'
+
+
+def test_tag_folder_neutralizes_formula_cells(workflow, tmp_path):
+    photos = tmp_path / "photos"
+    (photos / FORMULA_FOLDER).mkdir(parents=True)
+    (photos / FORMULA_FOLDER / "notes.txt").write_text("not a photo")
+    (photos / "@notes.txt").write_text("not a photo")
+    (photos / "plain.txt").write_text("not a photo")
+    output = tmp_path / "tags.csv"
+    output.write_text("an older file that anyone could read")
+    output.chmod(0o644)
+
+    call_command(
+        "tag_folder", str(photos), "--classifier", str(workflow.export), "--output", str(output), stderr=io.StringIO()
+    )
+
+    rows = _csv_rows(output)
+    assert sorted(rows) == [f"'{FORMULA_FOLDER}/notes.txt", "'@notes.txt", "plain.txt"]
+    assert rows[f"'{FORMULA_FOLDER}/notes.txt"]["error"].startswith(f"'{FORMULA_FOLDER}/notes.txt is not an image")
+    assert rows["'@notes.txt"]["error"].startswith("'@notes.txt is not an image")
+    assert rows["plain.txt"]["error"].startswith("plain.txt is not an image")
+    assert output.stat().st_mode & 0o777 == 0o600
+
+
+def test_face_csv_neutralizes_names():
+    classification = Classification(Decision.UNCERTAIN, None, "+candidate", 0.9, ("-look-alike", "@other"))
+    photo = folders.TaggedPhoto("\tphoto.jpg", [folders.TaggedFace(Box(1, 2, 60, 70), classification)])
+    stream = io.StringIO()
+
+    folders.write_face_csv(stream, [photo])
+
+    (row,) = csv.DictReader(io.StringIO(stream.getvalue()))
+    assert row["path"] == "'\tphoto.jpg"
+    assert row["candidate"] == "'+candidate"
+    assert row["plausible"] == "'-look-alike;@other"
+    assert row["decision"] == "uncertain"
+    assert row["box_x"] == "1"
+
+
+def test_tag_folder_writes_private_csv(workflow):
+    assert workflow.tags.stat().st_mode & 0o777 == 0o600
+    assert workflow.face_tags.stat().st_mode & 0o777 == 0o600
 
 
 def test_export_round_trip_classifies_identically(workflow, query_embeddings):
