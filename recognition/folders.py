@@ -19,6 +19,7 @@ from typing import TextIO
 import numpy as np
 from django.conf import settings
 
+from accounts.models import Sharing
 from events.models import Event
 from recognition.classification import IdentityClassifier
 from recognition.embedding import EMBEDDING_SIZE
@@ -151,16 +152,33 @@ def export_enrollment(enrollment: FolderEnrollment, output: Path) -> dict:
     return save_classifier(output, fit_classifier(enrollment), model_name=FACENET_ONNX_NAME)
 
 
-def export_event_classifier(event: Event, output: Path) -> dict:
-    """Write the classifier of the event's consenting, enrolled members to output, labelled by user id."""
-    header = save_classifier(output, event_classifier(event), model_name=FACENET_ONNX_NAME)
+def export_event_classifier(event: Event, output: Path) -> tuple[dict, int]:
+    """Write the classifier of the event's consenting, enrolled members who share to output, labelled by user id.
+
+    Only members whose effective sharing choice for the event is "share" are
+    exported, because tag_folder names everyone in the export in a CSV that
+    the consent rule does not govern. Return the export's header and the
+    number of members left out for their choice.
+    """
+    memberships = list(event.memberships.select_related("user"))
+    sharing = [membership.user_id for membership in memberships if membership.effective_sharing == Sharing.SHARE]
+    left_out = len(memberships) - len(sharing)
+    logger.info(
+        "Exporting the classifier of event %s: %d members share, %d members left out for their sharing choice",
+        event.id,
+        len(sharing),
+        left_out,
+    )
+
+    classifier = event_classifier(event, user_ids=sharing)
+    header = save_classifier(output, classifier, model_name=FACENET_ONNX_NAME)
     logger.info(
         "Exported the classifier of event %s: %d embeddings of %d identities",
         event.id,
         header["embeddings"],
         header["identities"],
     )
-    return header
+    return header, left_out
 
 
 def tag_photos(photos_dir: Path, classifier: IdentityClassifier, *, skip: Iterable[Path] = ()) -> list[TaggedPhoto]:

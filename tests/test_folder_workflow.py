@@ -26,7 +26,7 @@ from recognition.models import Selfie
 from recognition.pipeline import FACENET_ONNX_NAME
 from recognition.schemas import Box, Classification, Decision
 from recognition.services import pipeline
-from tests.conftest import manifest
+from tests.conftest import make_user, manifest
 
 IDENTITIES = ("barack_obama", "mark_zuckerberg", "scarlett_johansson")
 NO_FACE_PERSON = "no_face_person"
@@ -580,6 +580,46 @@ def test_export_classifier_labels_consenting_members(workflow, event, attendee, 
     (result,) = exported.classify(by_identity["barack_obama"][:1])
     assert result.identity == str(attendee.id)
     assert load_classifier(output, expected_model=FACENET_ONNX_NAME).neighbors == 3
+
+
+def test_export_classifier_leaves_out_hiders(workflow, event, attendee, stranger, tmp_path):
+    embeddings, labels = load_classifier(workflow.export).training_data()
+    by_identity = {identity: embeddings[[label == identity for label in labels]] for identity in IDENTITIES}
+    account_services.give_consent(attendee, Sharing.SHARE)
+    _enroll_with_embeddings(attendee, by_identity["barack_obama"])
+    # Shares by default, but hides in this event.
+    account_services.give_consent(stranger, Sharing.SHARE)
+    Membership.objects.create(event=event, user=stranger, role=Role.ATTENDEE, sharing=Sharing.HIDE)
+    _enroll_with_embeddings(stranger, by_identity["mark_zuckerberg"])
+    # Hides by default, and blurs in this event.
+    blurrer = make_user("bella")
+    account_services.give_consent(blurrer, Sharing.HIDE)
+    Membership.objects.create(event=event, user=blurrer, role=Role.ATTENDEE, sharing=Sharing.BLUR)
+    _enroll_with_embeddings(blurrer, by_identity["scarlett_johansson"])
+    output = tmp_path / "event.npz"
+    stdout = io.StringIO()
+
+    call_command("export_classifier", str(event.id), "--output", str(output), stdout=stdout)
+
+    exported = load_classifier(output)
+    assert exported.identities == {str(attendee.id)}
+    assert str(stranger.id) not in exported.identities
+    (result,) = exported.classify(by_identity["mark_zuckerberg"][:1])
+    assert result.identity is None
+    # The organizer (no selfies, hides by default), the hider and the blurrer.
+    assert "3 members left out" in stdout.getvalue()
+
+
+def test_export_classifier_rejects_event_of_hiders(event, attendee, tmp_path):
+    account_services.give_consent(attendee, Sharing.SHARE)
+    Membership.objects.filter(event=event, user=attendee).update(sharing=Sharing.HIDE)
+    _enroll_with_embeddings(attendee, np.eye(1, 512, dtype=np.float32))
+    output = tmp_path / "c.npz"
+
+    with pytest.raises(CommandError, match="nothing to export"):
+        call_command("export_classifier", str(event.id), "--output", str(output))
+
+    assert not output.exists()
 
 
 def test_export_classifier_rejects_unknown_event(tmp_path):
