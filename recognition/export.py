@@ -7,12 +7,18 @@ with three arrays:
 - `labels`: fixed-width unicode, n, the identity of each embedding;
 - `header`: uint8, the UTF-8 text of a JSON object with the format name and
   version, the embedding model, the thresholds, the number of neighbours,
-  counts, the creation time and a SHA-256 checksum of the two arrays.
+  counts, the creation time and a SHA-256 checksum of the thresholds, the
+  number of neighbours and the two arrays.
 
-Loading never unpickles: every array's `.npy` header is checked for a plain
-dtype and a size that fits the file before numpy reads it, and numpy then
-reads with `allow_pickle=False`. The classifier is fitted again from the
-stored embeddings, so no scikit-learn object is ever stored.
+The checksum detects damage, not tampering: anyone who can write the file
+can compute a matching checksum. Loading therefore also checks every value
+that decides a name (threshold ranges, unit-length embeddings, labels).
+
+Loading never unpickles: the file must start as a zip archive, every
+member's `.npy` header is checked for a plain dtype and a size that fits the
+file, and numpy then reads that same member with `allow_pickle=False`. The
+classifier is fitted again from the stored embeddings, so no scikit-learn
+object is ever stored.
 
 Imports nothing from Django, so that tests and benchmarks can use it alone.
 """
@@ -40,6 +46,12 @@ READABLE_VERSIONS = (1,)
 ARRAY_NAMES = ("embeddings", "labels", "header")
 EMBEDDINGS_DTYPE = np.dtype("<f4")
 HEADER_DTYPE = np.dtype("u1")
+ZIP_LOCAL_HEADER_MAGIC = b"PK\x03\x04"
+
+# FaceNet embeddings are L2-normalized, and float32 rounding leaves their norms
+# within about 1e-6 of 1. A larger deviation means the vectors were changed or come
+# from elsewhere, and the distance thresholds would mean nothing for them.
+UNIT_NORM_TOLERANCE = 1e-3
 
 REEXPORT_HINT = "Export the classifier again with enroll_folder or export_classifier."
 
@@ -62,6 +74,12 @@ def save_classifier(path: Path | str, classifier: IdentityClassifier, *, model_n
     if len(labels) == 0:
         raise ValueError("The classifier has no enrolled embeddings, so there is nothing to export.")
 
+    # The value checks of load_classifier, so that a file with values it rejects is never written.
+    thresholds = dataclasses.asdict(classifier.thresholds)
+    problem = _thresholds_problem(thresholds) or _norms_problem(embeddings)
+    if problem:
+        raise ValueError(f"The classifier cannot be exported: {problem}.")
+
     embeddings = np.ascontiguousarray(embeddings, dtype=EMBEDDINGS_DTYPE)
     label_array = np.array(labels, dtype=np.str_)
     header = {
@@ -69,12 +87,12 @@ def save_classifier(path: Path | str, classifier: IdentityClassifier, *, model_n
         "version": FORMAT_VERSION,
         "model": model_name,
         "embedding_size": int(embeddings.shape[1]),
-        "thresholds": dataclasses.asdict(classifier.thresholds),
+        "thresholds": thresholds,
         "neighbors": classifier.neighbors,
         "embeddings": len(labels),
         "identities": len(set(labels)),
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "sha256": _checksum(embeddings, label_array),
+        "sha256": _checksum(embeddings, label_array, thresholds, classifier.neighbors),
     }
     header_array = np.frombuffer(json.dumps(header, indent=2).encode("utf-8"), dtype=HEADER_DTYPE)
 
@@ -89,16 +107,17 @@ def load_classifier(path: Path | str, *, expected_model: str | None = FACENET_ON
     file that is not an npz archive, missing or extra arrays, object or other
     unexpected dtypes (which are never unpickled) and wrong shapes. It also
     covers a header that is not the expected JSON, an unknown format version,
-    a checksum that does not match, values that are not finite, and an
-    embedding model other than expected_model (None skips that check).
+    thresholds out of range, a checksum that does not match, embeddings that
+    are not finite or not of unit length, empty labels or labels with NUL, and
+    an embedding model other than expected_model (None skips that check).
     """
     path = Path(path)
     arrays = _read_arrays(path)
     header = _parse_header(path, arrays["header"])
     _check_header(path, header, expected_model)
+    thresholds = _thresholds(path, header)
     _check_training_data(path, header, arrays["embeddings"], arrays["labels"])
 
-    thresholds = _thresholds(path, header)
     classifier = IdentityClassifier(thresholds, neighbors=header["neighbors"])
     return classifier.fit(arrays["embeddings"], arrays["labels"].tolist())
 
@@ -111,9 +130,14 @@ def _check_labels_to_save(labels: list[str]) -> None:
             raise ValueError(f"Invalid identity label {label!r}: labels must be non-empty strings without NUL.")
 
 
-def _checksum(embeddings: np.ndarray, labels: np.ndarray) -> str:
-    """SHA-256 over the little-endian bytes of the embeddings, then of the labels."""
-    digest = hashlib.sha256()
+def _checksum(embeddings: np.ndarray, labels: np.ndarray, thresholds: dict, neighbors: int) -> str:
+    """Return the SHA-256 of the settings JSON, then of the embeddings' and the labels' little-endian bytes.
+
+    The settings JSON is {"neighbors": ..., "thresholds": {...}} with sorted
+    keys and no spaces, as json.dumps(..., sort_keys=True, separators=(",", ":")) writes it.
+    """
+    settings = {"neighbors": neighbors, "thresholds": thresholds}
+    digest = hashlib.sha256(json.dumps(settings, sort_keys=True, separators=(",", ":")).encode("utf-8"))
     digest.update(np.ascontiguousarray(embeddings, dtype=EMBEDDINGS_DTYPE).tobytes())
     digest.update(np.ascontiguousarray(labels, dtype=labels.dtype.newbyteorder("<")).tobytes())
     return digest.hexdigest()
@@ -139,26 +163,36 @@ def _error(path: Path, problem: str, fix: str = REEXPORT_HINT) -> ExportError:
 def _read_arrays(path: Path) -> dict[str, np.ndarray]:
     if not path.is_file():
         raise ExportError(f"{path} was not found. Check the path of the classifier export.")
-    if not zipfile.is_zipfile(path):
-        raise _error(path, "it is not an .npz archive")
 
     try:
-        # One open file for both readers, so that the checked file is the one numpy reads.
         with path.open("rb") as stream:
+            # zipfile finds an archive from its end, so a file with other data in
+            # front of a valid export passes is_zipfile. save_classifier's files
+            # start with the first member's local header.
+            if stream.read(len(ZIP_LOCAL_HEADER_MAGIC)) != ZIP_LOCAL_HEADER_MAGIC or not zipfile.is_zipfile(stream):
+                raise _error(path, "it is not an .npz archive")
             with zipfile.ZipFile(stream) as archive:
-                _check_members(path, archive)
-            stream.seek(0)
-            with np.load(stream, allow_pickle=False) as archive:
-                return {name: archive[name] for name in ARRAY_NAMES}
+                members = _check_members(path, archive)
+                # Each array is read from the member whose header was checked, not
+                # by np.load, which picks its reader from the file's first bytes.
+                return {name: _read_member(archive, members[name]) for name in ARRAY_NAMES}
     except ExportError:
         raise
     except (zipfile.BadZipFile, OSError, ValueError, EOFError) as error:
         raise _error(path, f"it is damaged ({error})") from None
 
 
-def _check_members(path: Path, archive: zipfile.ZipFile) -> None:
-    """Check every member's .npy header before numpy reads any array data."""
-    members = {info.filename: info for info in archive.infolist()}
+def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> np.ndarray:
+    with archive.open(info) as member:
+        return np.lib.format.read_array(member, allow_pickle=False)
+
+
+def _check_members(path: Path, archive: zipfile.ZipFile) -> dict[str, zipfile.ZipInfo]:
+    """Check every member's .npy header before any array data is read; return the member of each array."""
+    infos = archive.infolist()
+    members = {info.filename: info for info in infos}
+    if len(members) != len(infos):
+        raise _error(path, "it contains several members with the same name")
     expected = {f"{name}.npy" for name in ARRAY_NAMES}
     missing = sorted(expected - members.keys())
     if missing:
@@ -182,6 +216,7 @@ def _check_members(path: Path, archive: zipfile.ZipFile) -> None:
         _check_array_type(path, name, shape, dtype)
         if math.prod(shape) * dtype.itemsize > info.file_size:
             raise _error(path, f"the array {name} declares {shape} values, more than its {info.file_size} bytes")
+    return {name: members[f"{name}.npy"] for name in ARRAY_NAMES}
 
 
 def _read_npy_header(path: Path, name: str, member) -> tuple[tuple[int, ...], np.dtype]:
@@ -222,6 +257,10 @@ def _parse_header(path: Path, array: np.ndarray) -> dict:
         header = json.loads(array.tobytes().decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise _error(path, f"its header is not valid JSON ({error})") from None
+    except (RecursionError, ValueError) as error:
+        # Valid JSON that Python cannot hold: nesting deeper than the recursion
+        # limit, or an integer longer than sys.get_int_max_str_digits().
+        raise _error(path, f"its header could not be parsed ({type(error).__name__}: {error})") from None
     if not isinstance(header, dict):
         raise _error(path, "its header is not a JSON object")
     return header
@@ -231,7 +270,7 @@ def _check_header(path: Path, header: dict, expected_model: str | None) -> None:
     if header.get("format") != FORMAT_NAME:
         raise _error(path, f"its header names the format {header.get('format')!r}, not {FORMAT_NAME!r}")
 
-    version = header.get("version")
+    version = _field(path, header, "version", int)
     if version not in READABLE_VERSIONS:
         raise _error(
             path,
@@ -273,16 +312,21 @@ def _check_training_data(path: Path, header: dict, embeddings: np.ndarray, label
             f"and {labels.shape[0]} labels",
         )
 
-    if _checksum(embeddings, labels) != header["sha256"]:
+    if _checksum(embeddings, labels, header["thresholds"], header["neighbors"]) != header["sha256"]:
         raise _error(
-            path, "its checksum does not match its embeddings and labels, so it is damaged or was changed after export"
+            path,
+            "its checksum does not match its thresholds, neighbours, embeddings and labels, "
+            "so it is damaged or was changed after export",
         )
     if not np.isfinite(embeddings).all():
         raise _error(path, "some embeddings contain NaN or infinite values")
+    problem = _norms_problem(embeddings)
+    if problem:
+        raise _error(path, problem)
 
     identities = set(labels.tolist())
-    if "" in identities:
-        raise _error(path, "some labels are empty")
+    if any(not label or "\x00" in label for label in identities):
+        raise _error(path, "some labels are empty or contain NUL characters")
     if _field(path, header, "identities", int) != len(identities):
         raise _error(
             path, f"its header counts {header['identities']} identities, and the labels name {len(identities)}"
@@ -307,7 +351,42 @@ def _thresholds(path: Path, header: dict) -> Thresholds:
             "Export the classifier again with this version of Facegate.",
         )
 
+    problem = _thresholds_problem(values)
+    if problem:
+        raise _error(path, f"its thresholds are invalid: {problem}")
+    return Thresholds(**values)
+
+
+def _thresholds_problem(values: dict) -> str | None:
+    """Return why these Thresholds fields cannot decide names, or None when they can."""
     for name, value in values.items():
         if not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value):
-            raise _error(path, f"its threshold {name!r} is {value!r}, not a finite number")
-    return Thresholds(**values)
+            return f"{name} is {value!r}, not a finite number"
+
+    width = values["min_face_width"]
+    if not isinstance(width, int) or width < 1:
+        return f"min_face_width is {width!r}, not a positive integer number of pixels"
+    # L2 distances between unit embeddings lie between 0 and 2.
+    if not 0 < values["match"] <= values["uncertain"] <= 2:
+        return (
+            f"match is {values['match']!r} and uncertain is {values['uncertain']!r}, "
+            "but 0 < match <= uncertain <= 2 is required"
+        )
+    if values["margin"] < 0:
+        return f"margin is {values['margin']!r}, below 0"
+    if not 0 <= values["max_cut_off"] <= 1:
+        return f"max_cut_off is {values['max_cut_off']!r}, outside 0 to 1"
+    return None
+
+
+def _norms_problem(embeddings: np.ndarray) -> str | None:
+    """Return why the embeddings are not unit vectors, or None when they are."""
+    norms = np.linalg.norm(np.asarray(embeddings, dtype=np.float64), axis=1)
+    # Written so that NaN norms count as off, too.
+    off = ~(np.abs(norms - 1.0) <= UNIT_NORM_TOLERANCE)
+    if not off.any():
+        return None
+    return (
+        f"{int(off.sum())} embeddings are not of unit length (norms from {norms.min():.6g} to {norms.max():.6g}, "
+        f"expected 1 within {UNIT_NORM_TOLERANCE})"
+    )

@@ -9,6 +9,8 @@ left out.
 
 import csv
 import logging
+import os
+import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +19,7 @@ from typing import TextIO
 import numpy as np
 from django.conf import settings
 
+from accounts.models import Sharing
 from events.models import Event
 from recognition.classification import IdentityClassifier
 from recognition.embedding import EMBEDDING_SIZE
@@ -44,6 +47,9 @@ FACE_COLUMNS = (
     "error",
 )
 LIST_SEPARATOR = ";"
+# Spreadsheet programs evaluate a cell that starts with one of these as a
+# formula (CSV injection), and a folder or file name can start with any of them.
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass
@@ -146,16 +152,33 @@ def export_enrollment(enrollment: FolderEnrollment, output: Path) -> dict:
     return save_classifier(output, fit_classifier(enrollment), model_name=FACENET_ONNX_NAME)
 
 
-def export_event_classifier(event: Event, output: Path) -> dict:
-    """Write the classifier of the event's consenting, enrolled members to output, labelled by user id."""
-    header = save_classifier(output, event_classifier(event), model_name=FACENET_ONNX_NAME)
+def export_event_classifier(event: Event, output: Path) -> tuple[dict, int]:
+    """Write the classifier of the event's consenting, enrolled members who share to output, labelled by user id.
+
+    Only members whose effective sharing choice for the event is "share" are
+    exported, because tag_folder names everyone in the export in a CSV that
+    the consent rule does not govern. Return the export's header and the
+    number of members left out for their choice.
+    """
+    memberships = list(event.memberships.select_related("user"))
+    sharing = [membership.user_id for membership in memberships if membership.effective_sharing == Sharing.SHARE]
+    left_out = len(memberships) - len(sharing)
+    logger.info(
+        "Exporting the classifier of event %s: %d members share, %d members left out for their sharing choice",
+        event.id,
+        len(sharing),
+        left_out,
+    )
+
+    classifier = event_classifier(event, user_ids=sharing)
+    header = save_classifier(output, classifier, model_name=FACENET_ONNX_NAME)
     logger.info(
         "Exported the classifier of event %s: %d embeddings of %d identities",
         event.id,
         header["embeddings"],
         header["identities"],
     )
-    return header
+    return header, left_out
 
 
 def tag_photos(photos_dir: Path, classifier: IdentityClassifier, *, skip: Iterable[Path] = ()) -> list[TaggedPhoto]:
@@ -213,19 +236,44 @@ def _read(path: Path, name: str) -> np.ndarray:
         raise ImageError(f"Processing {name} failed unexpectedly ({type(error).__name__}: {error}).") from None
 
 
+def write_tags_file(output: Path, photos: list[TaggedPhoto], *, per_face: bool) -> None:
+    """Write the per-file or per-face CSV to output, readable by its owner only, because it names people.
+
+    The CSV goes to a temporary file first and is renamed, so a reader never sees a partial file.
+    """
+    write = write_face_csv if per_face else write_photo_csv
+    # mkstemp creates the file with mode 0600, which os.replace keeps, also over an existing output.
+    descriptor, temporary = tempfile.mkstemp(dir=output.parent, prefix=f".{output.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(descriptor, "w", newline="", encoding="utf-8") as stream:
+            write(stream, photos)
+        os.replace(temporary, output)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def text_cell(value: str) -> str:
+    """Return value with a leading single quote when a spreadsheet would evaluate it as a formula."""
+    return f"'{value}" if value.startswith(FORMULA_PREFIXES) else value
+
+
 def write_photo_csv(stream: TextIO, photos: list[TaggedPhoto]) -> None:
-    """Write one row per file: its faces' count, the names found, the uncertain candidates and any error."""
+    """Write one row per file: its faces' count, the names found, the uncertain candidates and any error.
+
+    Every text cell goes through text_cell, so no cell starts a spreadsheet formula.
+    """
     writer = csv.writer(stream)
     writer.writerow(PHOTO_COLUMNS)
     for photo in photos:
         writer.writerow(
             [
-                photo.relative_path,
+                text_cell(photo.relative_path),
                 "" if photo.error else len(photo.faces),
-                LIST_SEPARATOR.join(photo.names(Decision.MATCHED)),
-                LIST_SEPARATOR.join(photo.names(Decision.UNCERTAIN)),
+                text_cell(LIST_SEPARATOR.join(photo.names(Decision.MATCHED))),
+                text_cell(LIST_SEPARATOR.join(photo.names(Decision.UNCERTAIN))),
                 "" if photo.error else photo.count(Decision.UNKNOWN),
-                photo.error,
+                text_cell(photo.error),
             ]
         )
 
@@ -237,22 +285,22 @@ def write_face_csv(stream: TextIO, photos: list[TaggedPhoto]) -> None:
     writer.writerow(FACE_COLUMNS)
     for photo in photos:
         if not photo.faces:
-            writer.writerow([photo.relative_path, *[""] * (len(FACE_COLUMNS) - 2), photo.error])
+            writer.writerow([text_cell(photo.relative_path), *[""] * (len(FACE_COLUMNS) - 2), text_cell(photo.error)])
         for index, face in enumerate(photo.faces, start=1):
             result = face.classification
             writer.writerow(
                 [
-                    photo.relative_path,
+                    text_cell(photo.relative_path),
                     index,
                     face.box.x,
                     face.box.y,
                     face.box.width,
                     face.box.height,
                     result.decision.value,
-                    result.identity or "",
-                    result.candidate or "",
+                    text_cell(result.identity or ""),
+                    text_cell(result.candidate or ""),
                     "" if result.distance is None else f"{result.distance:.4f}",
-                    LIST_SEPARATOR.join(result.plausible),
+                    text_cell(LIST_SEPARATOR.join(result.plausible)),
                     "",
                 ]
             )

@@ -1,9 +1,11 @@
 """The command-line folder workflow on real photos: enroll_folder, tag_folder, export_classifier, export files."""
 
 import csv
+import dataclasses
 import hashlib
 import io
 import json
+import warnings
 import zipfile
 from collections import defaultdict
 from pathlib import Path
@@ -18,13 +20,13 @@ from accounts import services as account_services
 from accounts.models import Sharing
 from events.models import JobStatus, Membership, Role
 from recognition import folders
-from recognition.export import ExportError, load_classifier
+from recognition.export import ExportError, load_classifier, save_classifier
 from recognition.imaging import load_image_array
 from recognition.models import Selfie
 from recognition.pipeline import FACENET_ONNX_NAME
-from recognition.schemas import Decision
+from recognition.schemas import Box, Classification, Decision
 from recognition.services import pipeline
-from tests.conftest import manifest
+from tests.conftest import make_user, manifest
 
 IDENTITIES = ("barack_obama", "mark_zuckerberg", "scarlett_johansson")
 NO_FACE_PERSON = "no_face_person"
@@ -184,6 +186,52 @@ def test_tag_folder_per_face_rows(workflow):
     assert no_face["error"] == ""
 
 
+# A folder name cannot contain "/", so the link target has none.
+FORMULA_FOLDER = '=HYPERLINK("127.0.0.1","click")'
+
+
+def test_tag_folder_neutralizes_formula_cells(workflow, tmp_path):
+    photos = tmp_path / "photos"
+    (photos / FORMULA_FOLDER).mkdir(parents=True)
+    (photos / FORMULA_FOLDER / "notes.txt").write_text("not a photo")
+    (photos / "@notes.txt").write_text("not a photo")
+    (photos / "plain.txt").write_text("not a photo")
+    output = tmp_path / "tags.csv"
+    output.write_text("an older file that anyone could read")
+    output.chmod(0o644)
+
+    call_command(
+        "tag_folder", str(photos), "--classifier", str(workflow.export), "--output", str(output), stderr=io.StringIO()
+    )
+
+    rows = _csv_rows(output)
+    assert sorted(rows) == [f"'{FORMULA_FOLDER}/notes.txt", "'@notes.txt", "plain.txt"]
+    assert rows[f"'{FORMULA_FOLDER}/notes.txt"]["error"].startswith(f"'{FORMULA_FOLDER}/notes.txt is not an image")
+    assert rows["'@notes.txt"]["error"].startswith("'@notes.txt is not an image")
+    assert rows["plain.txt"]["error"].startswith("plain.txt is not an image")
+    assert output.stat().st_mode & 0o777 == 0o600
+
+
+def test_face_csv_neutralizes_names():
+    classification = Classification(Decision.UNCERTAIN, None, "+candidate", 0.9, ("-look-alike", "@other"))
+    photo = folders.TaggedPhoto("\tphoto.jpg", [folders.TaggedFace(Box(1, 2, 60, 70), classification)])
+    stream = io.StringIO()
+
+    folders.write_face_csv(stream, [photo])
+
+    (row,) = csv.DictReader(io.StringIO(stream.getvalue()))
+    assert row["path"] == "'\tphoto.jpg"
+    assert row["candidate"] == "'+candidate"
+    assert row["plausible"] == "'-look-alike;@other"
+    assert row["decision"] == "uncertain"
+    assert row["box_x"] == "1"
+
+
+def test_tag_folder_writes_private_csv(workflow):
+    assert workflow.tags.stat().st_mode & 0o777 == 0o600
+    assert workflow.face_tags.stat().st_mode & 0o777 == 0o600
+
+
 def test_export_round_trip_classifies_identically(workflow, query_embeddings):
     original = folders.fit_classifier(folders.enroll_people(workflow.people))
     loaded = load_classifier(workflow.export)
@@ -207,16 +255,28 @@ def _arrays(valid: Path) -> dict[str, np.ndarray]:
         return {name: archive[name] for name in archive.files}
 
 
+def _header_text(arrays: dict[str, np.ndarray]) -> str:
+    return arrays["header"].tobytes().decode()
+
+
 def _header(arrays: dict[str, np.ndarray]) -> dict:
-    return json.loads(arrays["header"].tobytes().decode())
+    return json.loads(_header_text(arrays))
 
 
 def _with_header(arrays: dict[str, np.ndarray], header: dict) -> dict[str, np.ndarray]:
     return {**arrays, "header": np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)}
 
 
-def _checksum(embeddings: np.ndarray, labels: np.ndarray) -> str:
-    return hashlib.sha256(embeddings.astype("<f4").tobytes() + labels.tobytes()).hexdigest()
+def _checksum(header: dict, embeddings: np.ndarray, labels: np.ndarray) -> str:
+    settings = {"neighbors": header["neighbors"], "thresholds": header["thresholds"]}
+    settings_json = json.dumps(settings, sort_keys=True, separators=(",", ":")).encode()
+    return hashlib.sha256(settings_json + embeddings.astype("<f4").tobytes() + labels.tobytes()).hexdigest()
+
+
+def _save_with_checksum(target: Path, arrays: dict[str, np.ndarray], header: dict) -> None:
+    """Write arrays and header with a checksum that matches them, as someone who edits a file can."""
+    header = {**header, "sha256": _checksum(header, arrays["embeddings"], arrays["labels"])}
+    np.savez(target, **_with_header(arrays, header))
 
 
 def _text_file(valid: Path, target: Path) -> None:
@@ -251,6 +311,37 @@ def _header_not_json(valid: Path, target: Path) -> None:
     np.savez(target, **{**arrays, "header": np.frombuffer(b"{not json", dtype=np.uint8)})
 
 
+def _npy_in_front(valid: Path, target: Path) -> None:
+    # zipfile still finds the export at the end of this file, but np.load
+    # would read the leading .npy array, whose header no check has seen.
+    front = io.BytesIO()
+    np.save(front, np.zeros(3))
+    target.write_bytes(front.getvalue() + valid.read_bytes())
+
+
+def _duplicate_member(valid: Path, target: Path) -> None:
+    arrays = _arrays(valid)
+    # zipfile warns when it writes a name twice, which is the point here.
+    with warnings.catch_warnings(), zipfile.ZipFile(target, "w") as archive:
+        warnings.simplefilter("ignore", UserWarning)
+        for name, array in [("labels", arrays["labels"][:1]), *arrays.items()]:
+            member = io.BytesIO()
+            np.save(member, array)
+            archive.writestr(f"{name}.npy", member.getvalue())
+
+
+def _deeply_nested_header(valid: Path, target: Path) -> None:
+    arrays = _arrays(valid)
+    nested = b"[" * 100_000 + b"]" * 100_000
+    np.savez(target, **{**arrays, "header": np.frombuffer(nested, dtype=np.uint8)})
+
+
+def _header_with_huge_integer(valid: Path, target: Path) -> None:
+    arrays = _arrays(valid)
+    text = _header_text(arrays).replace('"version": 1', '"version": 1' + "0" * 5000)
+    np.savez(target, **{**arrays, "header": np.frombuffer(text.encode(), dtype=np.uint8)})
+
+
 def _compressed(valid: Path, target: Path) -> None:
     np.savez_compressed(target, **_arrays(valid))
 
@@ -259,8 +350,56 @@ def _nan_with_matching_checksum(valid: Path, target: Path) -> None:
     arrays = _arrays(valid)
     arrays["embeddings"] = arrays["embeddings"].copy()
     arrays["embeddings"][0, 0] = np.nan
-    header = {**_header(arrays), "sha256": _checksum(arrays["embeddings"], arrays["labels"])}
+    _save_with_checksum(target, arrays, _header(arrays))
+
+
+def _scaled_embeddings(valid: Path, target: Path) -> None:
+    arrays = _arrays(valid)
+    arrays["embeddings"] = arrays["embeddings"] * 2
+    _save_with_checksum(target, arrays, _header(arrays))
+
+
+def _zero_embeddings(valid: Path, target: Path) -> None:
+    arrays = _arrays(valid)
+    arrays["embeddings"] = np.zeros_like(arrays["embeddings"])
+    _save_with_checksum(target, arrays, _header(arrays))
+
+
+def _label_with_nul(valid: Path, target: Path) -> None:
+    arrays = _arrays(valid)
+    labels = arrays["labels"].tolist()
+    labels[0] = "barack\x00obama"
+    arrays["labels"] = np.array(labels)
+    header = {**_header(arrays), "identities": len(set(labels))}
+    _save_with_checksum(target, arrays, header)
+
+
+def _loose_thresholds(valid: Path, target: Path) -> None:
+    arrays = _arrays(valid)
+    loose = {"match": 2.0, "uncertain": -1.0, "margin": -5.0, "min_face_width": 0, "max_cut_off": 1.0}
+    _save_with_checksum(target, arrays, {**_header(arrays), "thresholds": loose})
+
+
+def _threshold_changed_after_export(valid: Path, target: Path) -> None:
+    arrays = _arrays(valid)
+    header = _header(arrays)
+    header["thresholds"]["match"] = 0.9
     np.savez(target, **_with_header(arrays, header))
+
+
+def _neighbors_changed_after_export(valid: Path, target: Path) -> None:
+    arrays = _arrays(valid)
+    np.savez(target, **_with_header(arrays, {**_header(arrays), "neighbors": 1}))
+
+
+def _version_true(valid: Path, target: Path) -> None:
+    arrays = _arrays(valid)
+    _save_with_checksum(target, arrays, {**_header(arrays), "version": True})
+
+
+def _version_float(valid: Path, target: Path) -> None:
+    arrays = _arrays(valid)
+    _save_with_checksum(target, arrays, {**_header(arrays), "version": 1.0})
 
 
 def _missing_threshold(valid: Path, target: Path) -> None:
@@ -277,8 +416,20 @@ INVALID_EXPORTS = [
     (_other_model, "its embeddings come from the model 'arcface-r100.onnx'"),
     (_unknown_version, "it has format version 99"),
     (_header_not_json, "its header is not valid JSON"),
+    (_npy_in_front, "it is not an .npz archive"),
+    (_duplicate_member, "several members with the same name"),
+    (_deeply_nested_header, "its header could not be parsed (RecursionError"),
+    (_header_with_huge_integer, "its header could not be parsed (ValueError"),
     (_compressed, "is compressed"),
     (_nan_with_matching_checksum, "NaN or infinite"),
+    (_scaled_embeddings, "embeddings are not of unit length (norms from 2 to 2"),
+    (_zero_embeddings, "embeddings are not of unit length (norms from 0 to 0"),
+    (_label_with_nul, "some labels are empty or contain NUL characters"),
+    (_loose_thresholds, "its thresholds are invalid: min_face_width is 0"),
+    (_threshold_changed_after_export, "its checksum does not match"),
+    (_neighbors_changed_after_export, "its checksum does not match"),
+    (_version_true, "its header field 'version' is True"),
+    (_version_float, "its header field 'version' is 1.0"),
     (_missing_threshold, "missing: margin"),
 ]
 
@@ -294,6 +445,48 @@ def test_load_rejects_invalid_export(workflow, tmp_path, build, problem):
     message = str(caught.value)
     assert message.startswith(f"{target} is not a valid Facegate classifier export")
     assert problem in message
+
+
+THRESHOLDS_OUT_OF_RANGE = [
+    ({"min_face_width": 0}, "min_face_width is 0, not a positive integer"),
+    ({"min_face_width": 48.0}, "min_face_width is 48.0, not a positive integer"),
+    ({"min_face_width": 1e308}, "min_face_width is 1e+308, not a positive integer"),
+    ({"match": 0.0}, "match is 0.0 and uncertain is 1.1"),
+    ({"match": 1.2}, "match is 1.2 and uncertain is 1.1"),
+    ({"uncertain": 2.5}, "match is 0.85 and uncertain is 2.5"),
+    ({"margin": -0.01}, "margin is -0.01, below 0"),
+    ({"max_cut_off": -0.1}, "max_cut_off is -0.1, outside 0 to 1"),
+    ({"max_cut_off": 1.5}, "max_cut_off is 1.5, outside 0 to 1"),
+    ({"max_cut_off": True}, "max_cut_off is True, not a finite number"),
+]
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"), THRESHOLDS_OUT_OF_RANGE, ids=[str(change) for change, _ in THRESHOLDS_OUT_OF_RANGE]
+)
+def test_load_rejects_threshold_out_of_range(workflow, tmp_path, change, problem):
+    target = tmp_path / "bad.npz"
+    arrays = _arrays(workflow.export)
+    header = _header(arrays)
+    header["thresholds"].update(change)
+    _save_with_checksum(target, arrays, header)
+
+    with pytest.raises(ExportError) as caught:
+        load_classifier(target)
+
+    assert str(target) in str(caught.value)
+    assert f"its thresholds are invalid: {problem}" in str(caught.value)
+
+
+def test_save_rejects_invalid_thresholds(workflow, tmp_path):
+    classifier = load_classifier(workflow.export)
+    classifier.thresholds = dataclasses.replace(classifier.thresholds, margin=-0.5)
+    target = tmp_path / "c.npz"
+
+    with pytest.raises(ValueError, match="margin is -0.5, below 0"):
+        save_classifier(target, classifier, model_name=FACENET_ONNX_NAME)
+
+    assert not target.exists()
 
 
 def test_load_rejects_missing_file(tmp_path):
@@ -387,6 +580,46 @@ def test_export_classifier_labels_consenting_members(workflow, event, attendee, 
     (result,) = exported.classify(by_identity["barack_obama"][:1])
     assert result.identity == str(attendee.id)
     assert load_classifier(output, expected_model=FACENET_ONNX_NAME).neighbors == 3
+
+
+def test_export_classifier_leaves_out_hiders(workflow, event, attendee, stranger, tmp_path):
+    embeddings, labels = load_classifier(workflow.export).training_data()
+    by_identity = {identity: embeddings[[label == identity for label in labels]] for identity in IDENTITIES}
+    account_services.give_consent(attendee, Sharing.SHARE)
+    _enroll_with_embeddings(attendee, by_identity["barack_obama"])
+    # Shares by default, but hides in this event.
+    account_services.give_consent(stranger, Sharing.SHARE)
+    Membership.objects.create(event=event, user=stranger, role=Role.ATTENDEE, sharing=Sharing.HIDE)
+    _enroll_with_embeddings(stranger, by_identity["mark_zuckerberg"])
+    # Hides by default, and blurs in this event.
+    blurrer = make_user("bella")
+    account_services.give_consent(blurrer, Sharing.HIDE)
+    Membership.objects.create(event=event, user=blurrer, role=Role.ATTENDEE, sharing=Sharing.BLUR)
+    _enroll_with_embeddings(blurrer, by_identity["scarlett_johansson"])
+    output = tmp_path / "event.npz"
+    stdout = io.StringIO()
+
+    call_command("export_classifier", str(event.id), "--output", str(output), stdout=stdout)
+
+    exported = load_classifier(output)
+    assert exported.identities == {str(attendee.id)}
+    assert str(stranger.id) not in exported.identities
+    (result,) = exported.classify(by_identity["mark_zuckerberg"][:1])
+    assert result.identity is None
+    # The organizer (no selfies, hides by default), the hider and the blurrer.
+    assert "3 members left out" in stdout.getvalue()
+
+
+def test_export_classifier_rejects_event_of_hiders(event, attendee, tmp_path):
+    account_services.give_consent(attendee, Sharing.SHARE)
+    Membership.objects.filter(event=event, user=attendee).update(sharing=Sharing.HIDE)
+    _enroll_with_embeddings(attendee, np.eye(1, 512, dtype=np.float32))
+    output = tmp_path / "c.npz"
+
+    with pytest.raises(CommandError, match="nothing to export"):
+        call_command("export_classifier", str(event.id), "--output", str(output))
+
+    assert not output.exists()
 
 
 def test_export_classifier_rejects_unknown_event(tmp_path):

@@ -13,7 +13,9 @@ class Command(BaseCommand):
         "Detect and classify the faces of every file under PHOTOS_DIR (recursively, in path order) with a "
         "classifier written by enroll_folder or export_classifier, and write a CSV to --output: one row per "
         "file with its number of faces, the people named, the uncertain candidates and any error, or with "
-        "--per-face one row per face with its box, decision and distance."
+        "--per-face one row per face with its box, decision and distance. The CSV names people, so it is written "
+        "readable by its owner only (mode 0600). A text cell that starts with =, +, -, @, a tab or a carriage "
+        "return gets a leading single quote, so that a spreadsheet does not run it as a formula."
     )
 
     def add_arguments(self, parser):
@@ -45,9 +47,7 @@ class Command(BaseCommand):
             raise CommandError(str(error)) from None
 
         photos = folders.tag_photos(photos_dir, classifier, skip=[output])
-        write = folders.write_face_csv if options["per_face"] else folders.write_photo_csv
-        with output.open("w", newline="", encoding="utf-8") as stream:
-            write(stream, photos)
+        folders.write_tags_file(output, photos, per_face=options["per_face"])
 
         self._report(photos, output)
 
