@@ -634,3 +634,15 @@ def test_export_classifier_rejects_event_without_selfies(event, tmp_path):
         call_command("export_classifier", str(event.id), "--output", str(output))
 
     assert not output.exists()
+
+
+def test_tag_folder_missing_output_folder_fails_first(tmp_path):
+    with pytest.raises(CommandError, match="does not exist. Create it or choose another --output"):
+        call_command(
+            "tag_folder",
+            str(tmp_path),
+            "--classifier",
+            str(tmp_path / "none.npz"),
+            "--output",
+            str(tmp_path / "missing" / "tags.csv"),
+        )
