@@ -6,6 +6,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from accounts import services
@@ -88,7 +89,12 @@ def upload_selfies(request):
     for problem in problems:
         messages.error(request, problem.message)
     if selfies:
-        messages.success(request, _("%(count)d selfies received; they are being processed.") % {"count": len(selfies)})
+        received = ngettext(
+            "%(count)d selfie received; it is being processed.",
+            "%(count)d selfies received; they are being processed.",
+            len(selfies),
+        )
+        messages.success(request, received % {"count": len(selfies)})
     return redirect("accounts:enrollment")
 
 

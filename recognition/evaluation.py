@@ -198,7 +198,7 @@ def evaluate(
 def _enroll(
     dataset: Dataset, analyses: dict[str, list[AnalyzedFace]], thresholds: Thresholds, neighbors: int
 ) -> tuple[IdentityClassifier, dict]:
-    vectors, labels, rejected = [], [], {}
+    vectors, labels, rejected, images = [], [], {}, 0
     for image in dataset.images:
         if image.split != "enrol" or image.relative_path not in analyses:
             continue
@@ -207,6 +207,7 @@ def _enroll(
         except ImageError as error:
             rejected[image.relative_path] = str(error)
             continue
+        images += 1
         for sample in (face.embedding, face.flipped_embedding):
             if sample is not None:
                 vectors.append(sample)
@@ -215,7 +216,7 @@ def _enroll(
     classifier = IdentityClassifier(thresholds, neighbors=neighbors)
     if vectors:
         classifier.fit(np.stack(vectors), labels)
-    report = {"identities": len(set(labels)), "samples": len(labels), "rejected": rejected}
+    report = {"identities": len(set(labels)), "images": images, "samples": len(labels), "rejected": rejected}
     return classifier, report
 
 
@@ -239,7 +240,7 @@ def _score_queries(dataset: Dataset, decisions: dict[str, list[Classification]])
         outcome = _query_outcome(image.identities[0], results[0] if results else None)
         outcomes[outcome] += 1
         if results and results[0].candidate == image.identities[0]:
-            genuine_distances.append(results[0].distance)
+            genuine_distances.append((results[0].distance, image.relative_path))
         if outcome != "named":
             not_named[image.relative_path] = {
                 "outcome": outcome,
@@ -258,7 +259,9 @@ def _score_queries(dataset: Dataset, decisions: dict[str, list[Classification]])
         "unknown_or_uncertain_share": _share(total - outcomes["named"] - outcomes["wrong_name"], total),
         "outcomes": dict(outcomes),
         "not_named": not_named,
-        "farthest_right_candidates": [_rounded(value) for value in sorted(genuine_distances)[-5:]],
+        "farthest_right_candidates": [
+            {"image": path, "distance": _rounded(distance)} for distance, path in sorted(genuine_distances)[-5:]
+        ],
     }
 
 
@@ -339,7 +342,7 @@ def _score_detection(dataset: Dataset, analyses: dict[str, list[AnalyzedFace]]) 
 
     for split in by_split.values():
         split["recall"] = _share(split["found"], split["expected"])
-    return by_split
+    return dict(sorted(by_split.items()))
 
 
 def _score_pairs(pairs: list[Pair], analyses: dict[str, list[AnalyzedFace]]) -> dict:

@@ -95,6 +95,18 @@ class TaggedPhoto:
         return sum(1 for face in self.faces if face.classification.decision == decision)
 
 
+def output_problem(output: Path) -> str | None:
+    """Describe why a command cannot write output, or return None when it can.
+
+    Checked before the slow work, so that a mistyped path does not cost a whole run.
+    """
+    if output.is_dir():
+        return f"{output} is a folder. Give a file name for --output."
+    if not output.resolve().parent.is_dir():
+        return f"The folder of {output} does not exist. Create it or choose another --output."
+    return None
+
+
 def visible_files(folder: Path, *, recursive: bool) -> list[Path]:
     """Return the files of folder (and its subfolders if recursive) not hidden by a leading dot, sorted."""
     candidates = folder.rglob("*") if recursive else folder.iterdir()
@@ -298,7 +310,8 @@ def write_face_csv(stream: TextIO, photos: list[TaggedPhoto]) -> None:
                     face.box.height,
                     result.decision.value,
                     text_cell(result.identity or ""),
-                    text_cell(result.candidate or ""),
+                    # An unknown face's nearest person is too far to be a candidate.
+                    text_cell(result.candidate if result.decision != Decision.UNKNOWN else ""),
                     "" if result.distance is None else f"{result.distance:.4f}",
                     text_cell(LIST_SEPARATOR.join(result.plausible)),
                     "",

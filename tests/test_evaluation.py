@@ -71,6 +71,7 @@ def test_report_counts_named_and_uncertain_queries(report):
 
     assert report["enrollment"]["identities"] == 3
     # Each selfie counts twice: as taken and mirrored.
+    assert report["enrollment"]["images"] == 4
     assert report["enrollment"]["samples"] == 8
     assert queries["total"] == 3
     assert queries["named"] == 2

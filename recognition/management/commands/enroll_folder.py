@@ -20,6 +20,8 @@ class Command(BaseCommand):
         people_dir, output = options["people_dir"], options["output"]
         if not people_dir.is_dir():
             raise CommandError(f"{people_dir} is not a folder.")
+        if problem := folders.output_problem(output):
+            raise CommandError(problem)
 
         enrollment = folders.enroll_people(people_dir)
         for message in enrollment.rejected:
@@ -27,7 +29,10 @@ class Command(BaseCommand):
         for person in enrollment.people_without_images:
             self.stderr.write(f"{person}: no usable image, so this person is left out of the classifier.")
         if not enrollment.labels:
-            raise CommandError(f"No image in {people_dir} could be enrolled, so no classifier was written.")
+            raise CommandError(
+                f"No image in {people_dir} could be enrolled, so no classifier was written. "
+                "Put each person's images in a subfolder named after them; images directly in the folder are ignored."
+            )
 
         folders.export_enrollment(enrollment, output)
         self.stdout.write(

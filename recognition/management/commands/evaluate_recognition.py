@@ -53,7 +53,8 @@ class Command(BaseCommand):
         queries, strangers = report["queries"], report["strangers"]
         lines = [
             f"Images that could not be read: {len(report['unreadable'])} (listed under 'unreadable' in the JSON).",
-            f"Enrolled {report['enrollment']['identities']} people from {report['enrollment']['samples']} samples "
+            f"Enrolled {report['enrollment']['identities']} people from {report['enrollment']['images']} images, "
+            f"{report['enrollment']['samples']} samples with their mirror images "
             f"({len(report['enrollment']['rejected'])} images rejected).",
             f"Queries: {queries['named']} of {queries['total']} named, "
             f"{queries['uncertain_right_candidate']} uncertain with the right candidate; "
@@ -81,6 +82,10 @@ class Command(BaseCommand):
                 )
         for line in lines:
             self.stdout.write(line)
+        for image, outcome in report["queries"]["not_named"].items():
+            self.stdout.write(
+                f"Query not named: {image}, {outcome['outcome']}, {outcome['candidate']} at {outcome['distance']}."
+            )
         for wrong in report["wrong_names"]:
             self.stdout.write(self.style.ERROR(f"Wrong name: {wrong}"))
 

@@ -38,9 +38,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         photos_dir, output = options["photos_dir"], options["output"]
-        # Checked first, so that a mistyped folder does not cost a whole tagging run.
-        if not output.resolve().parent.is_dir():
-            raise CommandError(f"The folder of {output} does not exist. Create it or choose another --output.")
+        if problem := folders.output_problem(output):
+            raise CommandError(problem)
         if not photos_dir.is_dir():
             raise CommandError(f"{photos_dir} is not a folder.")
         expected_model = None if options["allow_other_model"] else FACENET_ONNX_NAME
