@@ -33,6 +33,16 @@ class Thresholds:
     max_cut_off: float = 0.25
     """Largest share of a face's box cut off by the frame at which it may be named."""
 
+    def no_looser_than(self, limit: "Thresholds") -> "Thresholds":
+        """Return these thresholds, tightened wherever they would name more faces than limit's."""
+        return Thresholds(
+            match=min(self.match, limit.match),
+            uncertain=self.uncertain,
+            margin=max(self.margin, limit.margin),
+            min_face_width=max(self.min_face_width, limit.min_face_width),
+            max_cut_off=min(self.max_cut_off, limit.max_cut_off),
+        )
+
     def allow_name(self, box_width: int, cut_off: float) -> bool:
         """Tell whether a face is large and whole enough for its embedding to be trusted with a name."""
         return box_width >= self.min_face_width and cut_off <= self.max_cut_off

@@ -182,6 +182,10 @@ def _read_arrays(path: Path) -> dict[str, np.ndarray]:
         raise _error(path, f"it is damaged ({error})") from None
 
 
+# Bit 0 of a zip member's general-purpose flags: the member is encrypted.
+ZIP_ENCRYPTED_FLAG = 0x1
+
+
 def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> np.ndarray:
     with archive.open(info) as member:
         return np.lib.format.read_array(member, allow_pickle=False)
@@ -209,6 +213,8 @@ def _check_members(path: Path, archive: zipfile.ZipFile) -> dict[str, zipfile.Zi
         # below the file's own size, so a small crafted file cannot claim gigabytes.
         if info.compress_type != zipfile.ZIP_STORED:
             raise _error(path, f"the array {name} is compressed, which save_classifier never does")
+        if info.flag_bits & ZIP_ENCRYPTED_FLAG:
+            raise _error(path, f"the array {name} is encrypted, which save_classifier never does")
         if info.file_size > file_size:
             raise _error(path, f"the array {name} declares {info.file_size} bytes, more than the whole file")
         with archive.open(info) as member:

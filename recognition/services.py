@@ -281,11 +281,33 @@ def _save_faces(photo: Photo, image: np.ndarray, analyzed: list[AnalyzedFace]) -
         # The event row is locked before any face row, as every cluster change
         # does, so this job and a re-clustering take their locks in one order.
         clusters.lock_event(photo.event_id)
+        if not _still_claimed(photo):
+            return
+
         # A retried job replaces the faces of an earlier, interrupted attempt.
         Face.objects.filter(photo=photo).delete()
         Face.objects.bulk_create(faces)
         clusters.assign_faces_to_clusters(photo)
         _finish(photo, JobStatus.DONE, "", extra_fields=["width", "height"])
+
+
+def _still_claimed(photo: Photo) -> bool:
+    """Lock the photo's row and tell whether this job's claim still holds.
+
+    A worker that went stale may wake after another one claimed the photo
+    again and finished it. Its faces would replace the newer ones and drop
+    the links a reviewer added since, so it writes nothing.
+    """
+    claimed = (
+        Photo.objects.select_for_update()
+        .filter(id=photo.id, status=JobStatus.PROCESSING, attempts=photo.attempts)
+        .exists()
+    )
+    if not claimed:
+        logger.warning(
+            "Photo %s: attempt %d lost its claim to another worker; its faces are dropped", photo.id, photo.attempts
+        )
+    return claimed
 
 
 def _apply_classification(face: Face, result) -> None:

@@ -20,13 +20,14 @@ from accounts import services as account_services
 from accounts.models import Sharing
 from events.models import JobStatus, Membership, Role
 from recognition import folders
+from recognition.classification import Thresholds
 from recognition.export import ExportError, load_classifier, save_classifier
 from recognition.imaging import load_image_array
 from recognition.models import Selfie
 from recognition.pipeline import FACENET_ONNX_NAME
 from recognition.schemas import Box, Classification, Decision
 from recognition.services import pipeline
-from tests.conftest import make_user, manifest
+from tests.conftest import faces_dir, make_user, manifest
 
 IDENTITIES = ("barack_obama", "mark_zuckerberg", "scarlett_johansson")
 NO_FACE_PERSON = "no_face_person"
@@ -346,6 +347,17 @@ def _compressed(valid: Path, target: Path) -> None:
     np.savez_compressed(target, **_arrays(valid))
 
 
+def _encrypted_flag(valid: Path, target: Path) -> None:
+    # Set the "encrypted" bit in every local header (flags at byte 6) and central entry (byte 8).
+    data = bytearray(valid.read_bytes())
+    for signature, offset in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
+        start = data.find(signature)
+        while start != -1:
+            data[start + offset] |= 1
+            start = data.find(signature, start + 4)
+    target.write_bytes(bytes(data))
+
+
 def _nan_with_matching_checksum(valid: Path, target: Path) -> None:
     arrays = _arrays(valid)
     arrays["embeddings"] = arrays["embeddings"].copy()
@@ -421,6 +433,7 @@ INVALID_EXPORTS = [
     (_deeply_nested_header, "its header could not be parsed (RecursionError"),
     (_header_with_huge_integer, "its header could not be parsed (ValueError"),
     (_compressed, "is compressed"),
+    (_encrypted_flag, "is encrypted"),
     (_nan_with_matching_checksum, "NaN or infinite"),
     (_scaled_embeddings, "embeddings are not of unit length (norms from 2 to 2"),
     (_zero_embeddings, "embeddings are not of unit length (norms from 0 to 0"),
@@ -646,3 +659,36 @@ def test_tag_folder_missing_output_folder_fails_first(tmp_path):
             "--output",
             str(tmp_path / "missing" / "tags.csv"),
         )
+
+
+def test_tag_folder_caps_loose_thresholds(workflow, tmp_path):
+    # In range, so the file loads, but looser than this install on every point.
+    arrays = _arrays(workflow.export)
+    loose = {"match": 2.0, "uncertain": 2.0, "margin": 0.0, "min_face_width": 1, "max_cut_off": 1.0}
+    target = tmp_path / "loose.npz"
+    _save_with_checksum(target, arrays, {**_header(arrays), "thresholds": loose})
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    (photos / "distractor.jpg").symlink_to(faces_dir() / DISTRACTOR)
+    output, stderr = tmp_path / "tags.csv", io.StringIO()
+
+    call_command("tag_folder", str(photos), "--classifier", str(target), "--output", str(output), stderr=stderr)
+
+    assert "thresholds name more faces than this install allows" in stderr.getvalue()
+    assert _csv_rows(output)["distractor.jpg"]["named"] == ""
+
+
+def test_no_looser_than_keeps_the_stricter_side():
+    install = Thresholds()
+    loose = Thresholds(match=1.5, uncertain=1.6, margin=0.0, min_face_width=1, max_cut_off=1.0)
+
+    capped = loose.no_looser_than(install)
+
+    assert capped == Thresholds(
+        match=install.match,
+        uncertain=1.6,
+        margin=install.margin,
+        min_face_width=install.min_face_width,
+        max_cut_off=install.max_cut_off,
+    )
+    assert install.no_looser_than(loose) == install

@@ -256,3 +256,24 @@ def test_celery_worker_processes_photo(event, organizer, settings, monkeypatch):
 
     assert photo.status == JobStatus.DONE
     assert Face.objects.filter(photo=photo).count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_worker_that_lost_its_claim_writes_nothing(uploaded_photo, jobs):
+    # Worker 1 claims the photo, then stalls; worker 2 claims it again once
+    # stale and finishes it. Worker 1's late result must not replace the faces.
+    assert services.claim(Photo, str(uploaded_photo.id)) == services.Claim.CLAIMED
+    stalled = Photo.objects.select_related("event").get(id=uploaded_photo.id)
+    image = services._read_image(stalled.file, stalled.original_name)
+    analyzed = services.pipeline().analyze(image)
+
+    old = timezone.now() - timedelta(seconds=settings.FACEGATE_STALE_JOB_SECONDS + 1)
+    Photo.objects.filter(id=uploaded_photo.id).update(status_changed_at=old)
+    services.process_photo(str(uploaded_photo.id))
+    finished_faces = _face_ids(uploaded_photo)
+
+    services._save_faces(stalled, image, analyzed)
+
+    assert len(finished_faces) == 2
+    assert _face_ids(uploaded_photo) == finished_faces
+    assert Photo.objects.get(id=uploaded_photo.id).attempts == 2

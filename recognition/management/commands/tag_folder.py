@@ -6,6 +6,7 @@ from recognition import folders
 from recognition.export import ExportError, load_classifier
 from recognition.pipeline import FACENET_ONNX_NAME
 from recognition.schemas import Decision
+from recognition.services import thresholds
 
 
 class Command(BaseCommand):
@@ -47,6 +48,12 @@ class Command(BaseCommand):
             classifier = load_classifier(options["classifier"], expected_model=expected_model)
         except ExportError as error:
             raise CommandError(str(error)) from None
+
+        # A file from elsewhere may carry thresholds that name tiny, cut or distant faces.
+        allowed = classifier.thresholds.no_looser_than(thresholds())
+        if allowed != classifier.thresholds:
+            self.stderr.write(f"The export's thresholds name more faces than this install allows; using {allowed}.")
+            classifier.thresholds = allowed
 
         photos = folders.tag_photos(photos_dir, classifier, skip=[output])
         folders.write_tags_file(output, photos, per_face=options["per_face"])
