@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.neighbors import KNeighborsClassifier
 
-from recognition.schemas import Classification, Decision
+from recognition.schemas import AnalyzedFace, Classification, Decision
 
 
 @dataclass(frozen=True)
@@ -78,6 +78,13 @@ class IdentityClassifier:
             self._knn = KNeighborsClassifier(n_neighbors=k, weights="distance", metric="euclidean")
             self._knn.fit(self._embeddings, self._labels)
         return self
+
+    def classify_faces(self, faces: Sequence[AnalyzedFace]) -> list[Classification]:
+        """Classify the faces of a photo, never naming one too small or too cut off to trust."""
+        if not faces:
+            return []
+        nameable = [self.thresholds.allow_name(item.face.box.width, item.face.cut_off) for item in faces]
+        return self.classify(np.stack([item.embedding for item in faces]), nameable)
 
     def classify(self, embeddings: np.ndarray, nameable: Sequence[bool] | None = None) -> list[Classification]:
         """Decide each face; a face whose nameable flag is False is at most uncertain.

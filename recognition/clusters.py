@@ -35,7 +35,7 @@ LABEL_MAX_LENGTH = FaceCluster._meta.get_field("label").max_length
 
 
 class ClusterError(ValueError):
-    """A reviewer's request on clusters that cannot be carried out; the message says why."""
+    """A reviewer's request on clusters that cannot be carried out. The message explains why."""
 
 
 def assign_faces_to_clusters(photo: Photo) -> None:

@@ -168,10 +168,10 @@ def _cut_off_by_symmetry(box: Box, landmarks: dict[str, tuple[float, float]], wi
     MTCNN often returns the box of a cut face already clipped to the frame,
     with nothing outside it. The face is widened to twice the nose's larger
     distance to a side of the box, which undoes a cut on either side. The
-    nose sits a little below the middle of an upright face, so a whole face
-    touching the top or bottom reads as cut by about 0.1: 0.24 at most on
-    the shared set, for tight 160-px crops, against 0.37 and 0.43 for two
-    faces cut by the frame.
+    nose sits a little below the middle of an upright face. So a whole face
+    touching the top or bottom reads as cut by about 0.1, and by 0.24 at most
+    for the tight 160-px crops of the test photos. Two faces cut by the frame
+    read 0.37 and 0.43.
 
     NOTE: MTCNN moves the nose towards a cut on the left or at the top, so a
     30 to 40 % cut there can read under 0.25 (docs/recognition.md).

@@ -1,7 +1,7 @@
 """Selfie checks: one clear face, large enough, sharp and facing the camera.
 
-Each check raises an ImageError whose message names the file and says how
-to take a better selfie. The thresholds were measured with
+Each check raises an ImageError whose message names the file and explains
+how to take a better selfie. The thresholds were measured with
 bench/selfie_quality.py on the shared test photos, and docs/recognition.md
 lists the values and the margins they leave.
 

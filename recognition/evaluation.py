@@ -29,7 +29,7 @@ from recognition.schemas import AnalyzedFace, Classification
 logger = logging.getLogger(__name__)
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".gif", ".tif", ".tiff", ".bmp", ".heic", ".heif"}
-# Splits whose faces belong to nobody enrolled: any name given there is wrong.
+# Splits whose faces belong to no enrolled person, so any name given there is wrong.
 STRANGER_SPLITS = ("distractor", "hard", "noface")
 FOLDER_SPLITS = {"query": "query", "group": "group", "distractors": "distractor", "hard": "hard", "noface": "noface"}
 
@@ -178,7 +178,7 @@ def evaluate(
     """
     classifier, enrollment = _enroll(dataset, analyses, thresholds, neighbors)
     decisions = {
-        image.relative_path: _classify(classifier, analyses[image.relative_path])
+        image.relative_path: classifier.classify_faces(analyses[image.relative_path])
         for image in dataset.images
         if image.split != "enrol" and image.relative_path in analyses
     }
@@ -218,13 +218,6 @@ def _enroll(
         classifier.fit(np.stack(vectors), labels)
     report = {"identities": len(set(labels)), "images": images, "samples": len(labels), "rejected": rejected}
     return classifier, report
-
-
-def _classify(classifier: IdentityClassifier, faces: list[AnalyzedFace]) -> list[Classification]:
-    if not faces:
-        return []
-    nameable = [classifier.thresholds.allow_name(item.face.box.width, item.face.cut_off) for item in faces]
-    return classifier.classify(np.stack([item.embedding for item in faces]), nameable)
 
 
 def _images(dataset: Dataset, *splits: str) -> Iterable[LabelledImage]:

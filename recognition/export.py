@@ -5,10 +5,10 @@ with three arrays:
 
 - `embeddings`: float32, n×512, the enrolled face embeddings;
 - `labels`: fixed-width unicode, n, the identity of each embedding;
-- `header`: uint8, the UTF-8 text of a JSON object with the format name and
-  version, the embedding model, the thresholds, the number of neighbours,
-  counts, the creation time and a SHA-256 checksum of the thresholds, the
-  number of neighbours and the two arrays.
+- `header`: uint8, the UTF-8 text of a JSON object. It names the format,
+  its version and the embedding model, and gives the thresholds, the number
+  of neighbours, counts and the creation time. Its SHA-256 checksum covers
+  the thresholds, the number of neighbours and the two arrays.
 
 The checksum detects damage, not tampering: anyone who can write the file
 can compute a matching checksum. Loading therefore also checks every value
@@ -107,9 +107,10 @@ def load_classifier(path: Path | str, *, expected_model: str | None = FACENET_ON
     file that is not an npz archive, missing or extra arrays, object or other
     unexpected dtypes (which are never unpickled) and wrong shapes. It also
     covers a header that is not the expected JSON, an unknown format version,
-    thresholds out of range, a checksum that does not match, embeddings that
-    are not finite or not of unit length, empty labels or labels with NUL, and
-    an embedding model other than expected_model (None skips that check).
+    thresholds out of range and a checksum that does not match. Then come
+    embeddings that are not finite or not of unit length, and empty labels or
+    labels with NUL. Last, an embedding model other than expected_model is
+    rejected, unless expected_model is None.
     """
     path = Path(path)
     arrays = _read_arrays(path)

@@ -223,8 +223,7 @@ def _tag_photo(path: Path, name: str, classifier: IdentityClassifier) -> TaggedP
 
     if not analyzed:
         return TaggedPhoto(name, [])
-    nameable = [classifier.thresholds.allow_name(item.face.box.width, item.face.cut_off) for item in analyzed]
-    results = classifier.classify(np.stack([item.embedding for item in analyzed]), nameable)
+    results = classifier.classify_faces(analyzed)
     faces = [TaggedFace(face.face.box, result) for face, result in zip(analyzed, results, strict=True)]
     return TaggedPhoto(name, faces)
 

@@ -38,7 +38,7 @@ class DetectedFace:
     landmarks: dict[str, tuple[float, float]] = field(default_factory=dict)
     """The five MTCNN landmarks (LANDMARK_NAMES) as (x, y) pixels of the upright image."""
     cut_off: float = 0.0
-    """The share of the face's box that the frame cut off, 0 to 1; box holds the part inside."""
+    """The share of the face's box that the frame cut off, 0 to 1. The box is the part inside."""
 
 
 @dataclass(frozen=True)

@@ -256,8 +256,7 @@ def _save_faces(photo: Photo, image: np.ndarray, analyzed: list[AnalyzedFace]) -
     # NOTE: with several Celery workers, a selfie enrolled between this fit and
     # the commit below is missed for this photo until the next re-classification.
     classifier = event_classifier(photo.event)
-    nameable = [classifier.thresholds.allow_name(item.face.box.width, item.face.cut_off) for item in analyzed]
-    results = classifier.classify(np.stack([item.embedding for item in analyzed]), nameable) if analyzed else []
+    results = classifier.classify_faces(analyzed)
     faces = []
     for item, result in zip(analyzed, results, strict=True):
         face = Face(

@@ -20,9 +20,9 @@ def test_overlapping_boxes_are_one_face():
     inner = DetectedFace(Box(130, 140, 150, 170), 1.0)
     elsewhere = DetectedFace(Box(400, 100, 120, 140), 0.98)
 
-    kept = _without_duplicates([inner, elsewhere, large])
+    faces = _without_duplicates([inner, elsewhere, large])
 
-    assert kept == [large, elsewhere]
+    assert faces == [large, elsewhere]
 
 
 def test_face_cut_by_frame_is_found():
