@@ -1,6 +1,25 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 
-from accounts.models import User
+from accounts.models import AuditEntry, User
 
 admin.site.register(User, UserAdmin)
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(admin.ModelAdmin):
+    """Admins read the log; nobody edits or deletes it from the site."""
+
+    list_display = ["at", "action", "actor_id", "subject_id", "event_id"]
+    list_filter = ["action"]
+    search_fields = ["actor_id", "subject_id", "event_id"]
+    readonly_fields = ["at", "action", "actor_id", "subject_id", "event_id", "details"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

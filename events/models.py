@@ -109,3 +109,55 @@ class Photo(models.Model):
 
     def __str__(self) -> str:
         return self.original_name
+
+
+def new_share_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class ShareLink(models.Model):
+    """A public link to an event's gallery, seen as an anonymous viewer sees it."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="share_links")
+    token = models.CharField(max_length=64, unique=True, default=new_share_token, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(_("expires at"), null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"share link {self.id} of event {self.event_id}"
+
+    def is_active(self, now) -> bool:
+        if self.revoked_at is not None:
+            return False
+        return self.expires_at is None or now < self.expires_at
+
+
+def rendition_upload_path(rendition: "RenditionFile", filename: str) -> str:
+    # A random name: a rendition is never reachable by a guessable path.
+    return f"renditions/{rendition.photo.event_id}/{rendition.photo_id}/{secrets.token_hex(16)}.jpg"
+
+
+class RenditionFile(models.Model):
+    """A stored JPEG of a photo at one size with one set of faces blurred, made once and reused."""
+
+    photo = models.ForeignKey(Photo, on_delete=models.CASCADE, related_name="rendition_files")
+    size = models.CharField(max_length=16)
+    blur_key = models.CharField(max_length=64, help_text="SHA-256 of the blurred boxes, hex.")
+    file = models.FileField(upload_to=rendition_upload_path, max_length=255)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["photo", "size", "blur_key"], name="one_rendition_per_combination")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.size} rendition of photo {self.photo_id}"

@@ -71,3 +71,19 @@ def blur_region(image: Image.Image, box: Box) -> None:
     pixelated = small.resize(region.size, Image.Resampling.NEAREST)
     radius = max(2, region.width // 16)
     image.paste(pixelated.filter(ImageFilter.GaussianBlur(radius)), (left, top))
+
+
+def delete_renditions(photo_ids) -> int:
+    """Delete the stored renditions of the photos, files first; return how many.
+
+    Called whenever what a rendition shows may change (a choice, a policy, a
+    match) and on erasure, so that no derived copy outlives its reason.
+    """
+    from events.models import RenditionFile
+
+    deleted = 0
+    for rendition in RenditionFile.objects.filter(photo_id__in=list(photo_ids)):
+        rendition.file.delete(save=False)
+        rendition.delete()
+        deleted += 1
+    return deleted
