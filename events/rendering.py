@@ -5,7 +5,7 @@ import io
 from django.conf import settings
 from PIL import Image, ImageFilter
 
-from events.models import Photo
+from events.models import Photo, RenditionFile
 from events.visibility import Rendition
 from recognition.imaging import load_image
 from recognition.schemas import Box
@@ -79,8 +79,6 @@ def delete_renditions(photo_ids) -> int:
     Called whenever what a rendition shows may change (a choice, a policy, a
     match) and on erasure, so that no derived copy outlives its reason.
     """
-    from events.models import RenditionFile
-
     deleted = 0
     for rendition in RenditionFile.objects.filter(photo_id__in=list(photo_ids)):
         rendition.file.delete(save=False)
