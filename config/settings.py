@@ -149,6 +149,10 @@ STORAGES = {
 }
 
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# Photos per gallery page: each page costs the same few queries, so an event
+# of any size renders in constant time.
+FACEGATE_GALLERY_PAGE_SIZE = env_int("FACEGATE_GALLERY_PAGE_SIZE", 60)
+
 # The views accept FACEGATE_MAX_FILES_PER_UPLOAD files per request and name
 # the limit when it is passed. Django's own limit sits far above, because past
 # it Django returns a bare 400 before any view runs.

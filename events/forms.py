@@ -24,3 +24,13 @@ class EventSharingForm(forms.Form):
         choices=[(USE_DEFAULT, _("Use my default choice")), *Sharing.choices],
         required=False,
     )
+
+
+class ShareLinkForm(forms.Form):
+    expires_in_days = forms.IntegerField(
+        label=_("Expires after (days)"),
+        help_text=_("Leave empty for a link that works until you revoke it."),
+        min_value=1,
+        max_value=365,
+        required=False,
+    )

@@ -2,12 +2,15 @@
 
 import logging
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
-from accounts.models import Sharing, User
-from events.models import Event, JobStatus, Membership, Photo, Role
+from accounts import audit
+from accounts.models import AuditAction, Sharing, User
+from events.models import Event, JobStatus, Membership, Photo, Role, ShareLink
 from events.uploads import UploadProblem, check_upload, file_sha256
 from recognition.jobs import request_reclassification
 from recognition.queue import enqueue
@@ -101,3 +104,22 @@ def _store_photo(event: Event, uploader: User, upload: UploadedFile) -> Photo | 
         photo.file.delete(save=False)
         return None
     return photo
+
+
+@transaction.atomic
+def create_share_link(event: Event, creator: User, expires_in_days: int | None) -> ShareLink:
+    """Create a public link to the event's gallery, as an anonymous viewer sees it."""
+    expires_at = None if expires_in_days is None else timezone.now() + timedelta(days=expires_in_days)
+    link = ShareLink.objects.create(event=event, created_by=creator, expires_at=expires_at)
+    audit.record(AuditAction.SHARE_LINK_CREATED, actor=creator, event=event, link=str(link.id))
+    logger.info("Share link %s of event %s created by user %s", link.id, event.id, creator.id)
+    return link
+
+
+@transaction.atomic
+def revoke_share_link(link: ShareLink, actor: User) -> None:
+    """Stop a share link from working; the next request through it gets a 404."""
+    updated = ShareLink.objects.filter(id=link.id, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    if updated:
+        audit.record(AuditAction.SHARE_LINK_REVOKED, actor=actor, event=link.event_id, link=str(link.id))
+        logger.info("Share link %s of event %s revoked by user %s", link.id, link.event_id, actor.id)

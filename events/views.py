@@ -2,19 +2,33 @@
 
 import re
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db.models import Exists, OuterRef
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from events import services
-from events.forms import USE_DEFAULT, EventForm, EventSharingForm, PhotoUploadForm
-from events.models import Event, JobStatus, Membership, Photo
+from events.forms import USE_DEFAULT, EventForm, EventSharingForm, PhotoUploadForm, ShareLinkForm
+from events.models import Event, JobStatus, Membership, Photo, ShareLink
 from events.rendering import SIZES, render_photo
-from events.visibility import EventAccess, event_access, photo_rendition, photos_with_faces, visible_photos
+from events.visibility import (
+    EventAccess,
+    event_access,
+    photo_rendition,
+    photos_with_faces,
+    share_link_access,
+    visible_photo,
+    visible_photo_queryset,
+    visible_photos,
+)
+from recognition.models import Face
 
 
 def _access_or_404(request, event_id) -> EventAccess:
@@ -33,14 +47,23 @@ def _organizer_access_or_404(request, event_id) -> EventAccess:
 
 
 def _visible_photo_or_404(request, photo_id):
-    photo = photos_with_faces(Photo.objects.filter(id=photo_id)).first()
-    if photo is None:
+    event_id = Photo.objects.filter(id=photo_id).values_list("event_id", flat=True).first()
+    if event_id is None:
         raise Http404
-    access = _access_or_404(request, photo.event_id)
-    rendition = photo_rendition(access, photo)
-    if rendition is None:
+    access = _access_or_404(request, event_id)
+    found = visible_photo(access, photo_id)
+    if found is None:
         raise Http404
+    photo, rendition = found
     return access, photo, rendition
+
+
+def _gallery_page(request, access: EventAccess, photos):
+    """Return one page of the photos, already filtered by the rule, with each photo's rendition."""
+    paginator = Paginator(photos.order_by("uploaded_at", "id"), settings.FACEGATE_GALLERY_PAGE_SIZE)
+    page = paginator.get_page(request.GET.get("page"))
+    page.object_list = visible_photos(access, photos_with_faces(page.object_list))
+    return page
 
 
 # Invite codes come from secrets.token_urlsafe: letters, digits, "-" and "_".
@@ -102,11 +125,10 @@ def join_by_code(request):
 @login_required
 def gallery(request, event_id):
     access = _access_or_404(request, event_id)
-    photos = visible_photos(access)
     context = {
         "access": access,
         "event": access.event,
-        "photos": photos,
+        "page": _gallery_page(request, access, visible_photo_queryset(access)),
         "title": access.event.name,
         "enrolled": _is_enrolled(request.user),
     }
@@ -116,12 +138,11 @@ def gallery(request, event_id):
 @login_required
 def photos_of_me(request, event_id):
     access = _access_or_404(request, event_id)
-    mine = photos_with_faces(access.event.photos.filter(faces__identity=request.user).distinct())
-    photos = visible_photos(access, mine)
+    mine = Face.objects.filter(photo=OuterRef("pk"), identity=request.user)
     context = {
         "access": access,
         "event": access.event,
-        "photos": photos,
+        "page": _gallery_page(request, access, visible_photo_queryset(access).filter(Exists(mine))),
         "title": _("Photos of me"),
         "enrolled": _is_enrolled(request.user),
     }
@@ -142,10 +163,11 @@ def upload(request, event_id):
             )
         return redirect("events:upload", event_id=event_id)
 
-    photos = photos_with_faces(access.event.photos.filter(uploaded_by=request.user).order_by("-uploaded_at"))
-    rows = [(photo, photo_rendition(access, photo)) for photo in photos]
-    busy = any(photo.status in (JobStatus.PENDING, JobStatus.PROCESSING) for photo, _ in rows)
-    context = {"event": access.event, "access": access, "form": form, "rows": rows, "busy": busy}
+    uploads = access.event.photos.filter(uploaded_by=request.user).order_by("-uploaded_at", "id")
+    page = Paginator(uploads, settings.FACEGATE_GALLERY_PAGE_SIZE).get_page(request.GET.get("page"))
+    page.object_list = [(photo, photo_rendition(access, photo)) for photo in photos_with_faces(page.object_list)]
+    busy = uploads.filter(status__in=[JobStatus.PENDING, JobStatus.PROCESSING]).exists()
+    context = {"event": access.event, "access": access, "form": form, "page": page, "busy": busy}
     return render(request, "events/upload.html", context)
 
 
@@ -221,5 +243,71 @@ def _image_response(photo, rendition, size) -> HttpResponse:
         raise Http404 from None
     response = HttpResponse(data, content_type="image/jpeg")
     # Consent can change at any time, so no cache may keep a copy.
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@login_required
+def share_links(request, event_id):
+    access = _organizer_access_or_404(request, event_id)
+    form = ShareLinkForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        services.create_share_link(access.event, request.user, form.cleaned_data["expires_in_days"])
+        messages.success(request, _("The share link is ready. Anyone who has it sees the photos everyone allows."))
+        return redirect("events:share_links", event_id=event_id)
+
+    links = [
+        (link, request.build_absolute_uri(reverse("events:shared_gallery", args=[link.token])))
+        for link in access.event.share_links.filter(revoked_at__isnull=True)
+    ]
+    context = {"event": access.event, "access": access, "form": form, "links": links, "now": timezone.now()}
+    return render(request, "events/share_links.html", context)
+
+
+@login_required
+@require_POST
+def revoke_share_link(request, event_id, link_id):
+    access = _organizer_access_or_404(request, event_id)
+    link = ShareLink.objects.filter(id=link_id, event=access.event).first()
+    if link is None:
+        raise Http404
+    services.revoke_share_link(link, request.user)
+    messages.success(request, _("The share link is revoked; it no longer opens the gallery."))
+    return redirect("events:share_links", event_id=event_id)
+
+
+def _share_link_access_or_404(token) -> EventAccess:
+    # Revoked, expired and unknown links all get the same 404.
+    found = share_link_access(token)
+    if found is None:
+        raise Http404
+    return found[1]
+
+
+def shared_gallery(request, token):
+    access = _share_link_access_or_404(token)
+    context = {
+        "event": access.event,
+        "token": token,
+        "page": _gallery_page(request, access, visible_photo_queryset(access)),
+    }
+    return _private(render(request, "events/shared_gallery.html", context))
+
+
+def shared_photo_image(request, token, photo_id, size):
+    if size not in ("thumb", "large"):
+        raise Http404
+    access = _share_link_access_or_404(token)
+    found = visible_photo(access, photo_id)
+    if found is None:
+        raise Http404
+    photo, rendition = found
+    return _private(_image_response(photo, rendition, size))
+
+
+def _private(response):
+    # The token is the key: no referrer may carry it away, and no search engine may index it.
+    response["Referrer-Policy"] = "no-referrer"
+    response["X-Robots-Tag"] = "noindex, nofollow"
     response["Cache-Control"] = "private, no-store"
     return response
