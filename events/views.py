@@ -21,6 +21,7 @@ from events.rendering import SIZES, render_photo
 from events.visibility import (
     EventAccess,
     event_access,
+    event_summary,
     photo_rendition,
     photos_with_faces,
     share_link_access,
@@ -77,7 +78,11 @@ def _is_enrolled(user) -> bool:
 @login_required
 def home(request):
     memberships = Membership.objects.filter(user=request.user).select_related("event")
-    return render(request, "events/home.html", {"memberships": memberships})
+    # Each count and cover goes through the rule, as the gallery does.
+    cards = [
+        (membership, *event_summary(event_access(request.user, membership.event_id))) for membership in memberships
+    ]
+    return render(request, "events/home.html", {"cards": cards})
 
 
 @login_required

@@ -245,3 +245,12 @@ def visible_photo(access: EventAccess, photo_id) -> tuple[Photo, Rendition] | No
         logger.warning("Photo %s passed the visibility query but not the rule", photo.id)
         return None
     return photo, rendition
+
+
+def event_summary(access: EventAccess) -> tuple[int, tuple[Photo, Rendition] | None]:
+    """Return how many photos of the event the viewer may see, and the cover: the first of them."""
+    photos = visible_photo_queryset(access)
+    count = photos.count()
+    first = photos_with_faces(photos.order_by("uploaded_at", "id")[:1])
+    shown = visible_photos(access, first)
+    return count, shown[0] if shown else None
