@@ -11,6 +11,7 @@ def health(request):
 
 urlpatterns = [
     path("", include("events.urls")),
+    path("api/", include("events.api_urls")),
     path("accounts/", include("accounts.urls")),
     path("accounts/", include(auth_urlpatterns)),
     path("i18n/", include("django.conf.urls.i18n")),

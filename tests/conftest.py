@@ -8,9 +8,10 @@ import pytest
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from accounts import services as account_services
 from accounts.models import Sharing, User
 from events import services as event_services
-from events.models import Event, Membership, Role
+from events.models import Event, Membership, Photo, Role
 
 
 @dataclass(frozen=True)
@@ -104,3 +105,41 @@ def event(organizer, attendee) -> Event:
     event = event_services.create_event(organizer, "Spring gala", "hold")
     Membership.objects.create(event=event, user=attendee, role=Role.ATTENDEE)
     return event
+
+
+@dataclass
+class TwoPeopleEvent:
+    """An event that shows unidentified faces, with Hilda, who hides, and Arthur, who shares, each in one photo."""
+
+    event: Event
+    organizer: User
+    hider: User
+    sharer: User
+    hider_photo: Photo
+    sharer_photo: Photo
+
+
+@pytest.fixture
+def two_people_event(jobs) -> TwoPeopleEvent:
+    organizer = make_user("olivia")
+    hider = make_user("hilda")
+    sharer = make_user("arthur")
+    event = event_services.create_event(organizer, "Spring gala", "show")
+    for person, choice, selfie in (
+        (hider, Sharing.HIDE, "identities/barack_obama/fr_obama.jpg"),
+        (sharer, Sharing.SHARE, "identities/joe_biden/fr_biden.jpg"),
+    ):
+        event_services.join_event(person, event.invite_code)
+        account_services.give_consent(person, choice)
+        account_services.add_selfies(person, [upload_of(selfie)])
+    result = event_services.upload_photos(
+        event,
+        organizer,
+        [upload_of("identities/barack_obama/fr_obama1.jpg"), upload_of("identities/joe_biden/fr_biden2.jpg")],
+    )
+    jobs.run_all()
+
+    hider_photo, sharer_photo = (Photo.objects.get(id=photo.id) for photo in result.photos)
+    assert hider_photo.faces.get().identity_id == hider.id
+    assert sharer_photo.faces.get().identity_id == sharer.id
+    return TwoPeopleEvent(event, organizer, hider, sharer, hider_photo, sharer_photo)

@@ -38,7 +38,8 @@ PHOTOS = [
     "group/fr_kit_with_rose.jpg",  # two people nobody enrolled
 ]
 HIDDEN_PHOTO_COUNT = 2
-COUNT_PATTERN = re.compile(rb"(\d+) (?:photo|photos)\b")
+# "4 photos" on a page, "photo_count": 4 or "count": 4 in the API.
+COUNT_PATTERN = re.compile(rb'(\d+) (?:photo|photos)\b|"(?:photo_)?count": ?(\d+)')
 
 
 @pytest.fixture
@@ -181,7 +182,7 @@ class Inspector:
             return self.zip_leaks(body)
 
         found = [word.decode() for word in self.words if word.lower() in body.lower()]
-        counts = [int(number) for number in COUNT_PATTERN.findall(body)]
+        counts = [int(page or api) for page, api in COUNT_PATTERN.findall(body)]
         found += [f"a count of {count} photos" for count in counts if count > self.visible_to_others]
         return found
 

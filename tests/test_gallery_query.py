@@ -217,9 +217,9 @@ def _gallery_event(organizer, photo_count: int) -> Event:
     return event
 
 
-def _gallery_queries(client, event) -> tuple[int, bytes]:
+def _gallery_queries(client, event, route="events:gallery") -> tuple[int, bytes]:
     with CaptureQueriesContext(connection) as queries:
-        response = client.get(reverse("events:gallery", args=[event.id]))
+        response = client.get(reverse(route, args=[event.id]))
     assert response.status_code == 200
     return len(queries), response.content
 
@@ -239,3 +239,18 @@ def test_gallery_costs_the_same_for_10_and_200_photos(client, organizer):
     assert b"6 photos" in small_page
     assert b"133 photos" in large_page
     assert large_page.count(b'class="gallery"') == 1
+
+
+@pytest.mark.django_db
+def test_api_page_costs_the_same_for_10_and_200_photos(client, organizer):
+    small = _gallery_event(organizer, 10)
+    large = _gallery_event(organizer, 200)
+    client.force_login(organizer)
+    _gallery_queries(client, small, "api:event_photos")
+
+    small_queries, small_page = _gallery_queries(client, small, "api:event_photos")
+    large_queries, large_page = _gallery_queries(client, large, "api:event_photos")
+
+    assert small_queries == large_queries
+    assert b'"count":6' in small_page
+    assert b'"count":133' in large_page
