@@ -106,7 +106,20 @@ def test_sign_up_enroll_upload_and_see_gallery(browser, live_server):
     expect(attendee.locator("figure.photo img")).to_be_visible()
     attendee.screenshot(path=str(SCREENSHOTS / "photo.png"), full_page=True)
 
-    # She hides herself for this event: the organizer's gallery empties.
+    # The organizer shares the gallery with a link; a visitor without an account opens it.
+    organizer.click("text=Share links")
+    organizer.fill("#id_expires_in_days", "7")
+    organizer.click("text=Create a share link")
+    share_link = organizer.locator("table.links input[readonly]").input_value()
+    visitor = browser.new_context().new_page()
+    visitor.goto(share_link)
+    expect(visitor.locator(".gallery img")).to_have_count(2)
+    expect(visitor.locator("body")).not_to_contain_text("angelina")
+    # The thumbnails load through the link too.
+    visitor.wait_for_function("Array.from(document.images).every(image => image.complete && image.naturalWidth > 0)")
+    visitor.screenshot(path=str(SCREENSHOTS / "share-link.png"), full_page=True)
+
+    # She hides herself for this event: the organizer's gallery and the link empty.
     attendee.click("text=My sharing choice")
     attendee.select_option("#id_sharing", "hide")
     attendee.click("button:has-text('Save')")
@@ -114,3 +127,12 @@ def test_sign_up_enroll_upload_and_see_gallery(browser, live_server):
     expect(organizer.locator(".gallery img")).to_have_count(0)
     expect(organizer.locator("p.count")).to_have_text("0 photos")
     organizer.screenshot(path=str(SCREENSHOTS / "gallery-after-hide.png"), full_page=True)
+    visitor.reload()
+    expect(visitor.locator(".gallery img")).to_have_count(0)
+
+    # A revoked link opens nothing.
+    organizer.click("text=Share links")
+    organizer.click("table.links button:has-text('Revoke')")
+    expect(organizer.locator("table.links")).to_have_count(0)
+    visitor.reload()
+    expect(visitor.get_by_role("heading", name="Not found")).to_be_visible()

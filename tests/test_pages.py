@@ -7,6 +7,7 @@ from django.urls import reverse
 
 from accounts import services as account_services
 from accounts.models import Sharing, User
+from events import services as event_services
 from events.models import Event, Membership, Role
 from recognition.models import Selfie
 from tests.conftest import upload_of
@@ -260,3 +261,20 @@ def test_debug_off_by_default():
     from django.conf import settings
 
     assert settings.DEBUG is False
+
+
+@pytest.mark.django_db
+def test_upload_page_lists_uploads_by_page(client, event, organizer, settings, jobs):
+    settings.FACEGATE_GALLERY_PAGE_SIZE = 2
+    names = ["group/df_couple.jpg", "group/fr_two_people.jpg", "noface/pil_flower2.jpg"]
+    event_services.upload_photos(event, organizer, [upload_of(path) for path in names])
+    client.force_login(organizer)
+
+    first = client.get(reverse("events:upload", args=[event.id])).content.decode()
+    second = client.get(reverse("events:upload", args=[event.id]), {"page": 2}).content.decode()
+
+    # Newest first, two per page, every upload on one of them.
+    assert first.count('class="status-pending"') == 2
+    assert second.count('class="status-pending"') == 1
+    assert "pil_flower2.jpg" in first and "df_couple.jpg" in second
+    assert "Page 1 of 2" in first
