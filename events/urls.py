@@ -19,4 +19,6 @@ urlpatterns = [
     path("photos/<uuid:photo_id>/image/<str:size>/", views.photo_image, name="photo_image"),
     path("photos/<uuid:photo_id>/download/", views.photo_download, name="photo_download"),
     path("photos/<uuid:photo_id>/retry/", views.retry, name="retry"),
+    path("events/<uuid:event_id>/leave/", views.leave_event, name="leave"),
+    path("events/<uuid:event_id>/delete/", views.delete_event, name="delete"),
 ]
