@@ -7,10 +7,12 @@ them. Only faces that are not matched belong to a cluster.
 Privacy: a reviewer's link is stored on each face of the cluster
 (Face.linked_identities), and the consent rule (events.visibility) applies the
 sharing choice of every person linked to a face. A face that joins a cluster
-takes every person linked to the cluster or to any face in it. Nothing removes
-a person from linked_identities, so a link survives a match, a re-link, a
-split, a merge and a rebuild that moves or deletes the cluster. Nothing here
-changes a face's recognition status or its plausible identities.
+takes every person linked to the cluster or to any face in it. Nothing here
+removes a person from linked_identities, so a link survives a match, a
+re-link, a split, a merge and a rebuild that moves or deletes the cluster.
+Only an erasure (recognition.erasure) removes it, leaving the person's choice
+as the face's floor. Nothing here changes a face's recognition status or its
+plausible identities.
 """
 
 import logging
