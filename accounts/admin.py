@@ -1,9 +1,20 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 
+from accounts import services
 from accounts.models import AuditEntry, User
 
-admin.site.register(User, UserAdmin)
+
+@admin.register(User)
+class FacegateUserAdmin(UserAdmin):
+    """Deleting a user here erases them as "Delete my account" does, with the admin as the actor."""
+
+    def delete_model(self, request, obj):
+        services.delete_account(obj, actor=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for user in queryset:
+            services.delete_account(user, actor=request.user)
 
 
 @admin.register(AuditEntry)

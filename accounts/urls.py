@@ -14,6 +14,8 @@ urlpatterns = [
     path("me/selfies/", views.upload_selfies, name="upload_selfies"),
     path("me/selfies/<uuid:selfie_id>/image/", views.selfie_image, name="selfie_image"),
     path("me/selfies/<uuid:selfie_id>/delete/", views.delete_selfie, name="delete_selfie"),
+    path("me/data/", views.download_data, name="download_data"),
+    path("me/delete/", views.delete_account, name="delete_account"),
 ]
 
 # Django's own login and logout views, named as django.contrib.auth expects.

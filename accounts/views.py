@@ -1,16 +1,18 @@
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import login
+from django.contrib.auth import login, logout
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import services
+from accounts.export import export_personal_data
 from accounts.forms import ConsentForm, SelfieUploadForm, SharingDefaultForm, SignUpForm
+from events.models import Event
 from events.rendering import render_selfie
 from recognition.models import Selfie
 
@@ -129,3 +131,28 @@ def _private_jpeg(data: bytes) -> HttpResponse:
     response = HttpResponse(data, content_type="image/jpeg")
     response["Cache-Control"] = "private, no-store"
     return response
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def download_data(request):
+    # Only ever the requester's own data: the view takes no id.
+    archive = export_personal_data(request.user)
+    response = FileResponse(
+        archive, as_attachment=True, filename="facegate-my-data.zip", content_type="application/zip"
+    )
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@login_required
+def delete_account(request):
+    if request.method == "POST":
+        services.delete_account(request.user)
+        logout(request)
+        messages.success(request, _("Your account, your selfies and the matches of your face are deleted."))
+        return redirect("login")
+
+    # No photo counts: the total would include photos the rule withholds from this user.
+    created_events = Event.objects.filter(created_by=request.user)
+    return render(request, "accounts/delete_account.html", {"created_events": created_events})

@@ -169,6 +169,9 @@ FACEGATE_MAX_SELFIES_PER_PERSON = env_int("FACEGATE_MAX_SELFIES_PER_PERSON", 20)
 # classifier lets the FACEGATE_KNN_NEIGHBORS (3) nearest selfies vote, so for
 # a person with fewer selfies, other people's selfies fill the vote.
 FACEGATE_RECOMMENDED_SELFIES = env_int("FACEGATE_RECOMMENDED_SELFIES", 3)
+# The personal data download renders at most this many photos of the person
+# during the request, and an 80-megapixel original takes 2 to 3 s to render.
+FACEGATE_MAX_EXPORT_PHOTOS = env_int("FACEGATE_MAX_EXPORT_PHOTOS", 100)
 
 # Background processing. Without a broker, tasks run in a thread of the web
 # process (see recognition.queue); with one, on Celery workers.

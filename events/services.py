@@ -10,9 +10,14 @@ from django.utils import timezone
 
 from accounts import audit
 from accounts.models import AuditAction, Sharing, User
-from events.models import Event, JobStatus, Membership, Photo, Role, ShareLink
+from events.files import delete_files_on_commit
+from events.models import Event, JobStatus, Membership, Photo, RenditionFile, Role, ShareLink
+from events.rendering import delete_renditions
 from events.uploads import UploadProblem, check_upload, file_sha256
+from recognition.clusters import lock_event
+from recognition.erasure import faces_of_person, remove_person_from_faces
 from recognition.jobs import request_reclassification
+from recognition.models import FaceCluster
 from recognition.queue import enqueue
 from recognition.tasks import process_photo
 
@@ -47,11 +52,117 @@ def join_event(user: User, invite_code: str) -> Membership | None:
     return membership
 
 
+@transaction.atomic
 def set_event_sharing(membership: Membership, sharing: str | None) -> None:
+    """Set the member's choice for the event; None means their default choice applies."""
     if sharing not in (None, *Sharing.values):
         raise ValueError(f"Unknown sharing choice {sharing!r}.")
+    previous_sharing = membership.sharing
+    if previous_sharing == sharing:
+        return
+
     membership.sharing = sharing
     membership.save(update_fields=["sharing"])
+    audit.record(
+        AuditAction.SHARING_CHANGED,
+        actor=membership.user_id,
+        subject=membership.user_id,
+        event=membership.event_id,
+        scope="event",
+        old=previous_sharing,
+        new=sharing,
+    )
+    # Stored renditions of photos of the person were made for the old choice.
+    person_faces = faces_of_person(membership.user_id).filter(photo__event_id=membership.event_id)
+    delete_renditions(person_faces.values_list("photo_id", flat=True))
+
+
+@transaction.atomic
+def update_event_settings(event: Event, actor: User, name: str, unknown_face_policy: str) -> None:
+    """Rename the event and set its policy for unidentified faces; a policy change is audited."""
+    # Read from the row, because a ModelForm's validation already wrote the new value on the instance.
+    previous_policy = (
+        Event.objects.select_for_update().filter(id=event.id).values_list("unknown_face_policy", flat=True).get()
+    )
+    event.name = name
+    event.unknown_face_policy = unknown_face_policy
+    event.save(update_fields=["name", "unknown_face_policy"])
+    if previous_policy == unknown_face_policy:
+        return
+
+    audit.record(AuditAction.POLICY_CHANGED, actor=actor, event=event, old=previous_policy, new=unknown_face_policy)
+    # Unidentified faces may now be blurred, or no longer blurred, anywhere in the event.
+    delete_renditions(event.photos.values_list("id", flat=True))
+    logger.info("Event %s: policy for unidentified faces changed by user %s", event.id, actor.id)
+
+
+class OrganizerCannotLeave(ValueError):
+    """An organizer asked to leave their own event, which only deleting the event can do."""
+
+
+@transaction.atomic
+def leave_event(membership: Membership) -> None:
+    """Remove an attendee from the event: their membership, and every link of theirs to its faces.
+
+    Each face of the event they may have been in keeps their choice for the
+    event as its floor, so leaving never unveils them.
+    """
+    if membership.is_organizer:
+        raise OrganizerCannotLeave(
+            f"User {membership.user_id} organizes event {membership.event_id}; delete the event instead."
+        )
+
+    face_count = remove_person_from_faces(membership.user, event_ids=[membership.event_id])
+    membership.delete()
+    audit.record(
+        AuditAction.EVENT_LEFT,
+        actor=membership.user_id,
+        subject=membership.user_id,
+        event=membership.event_id,
+        faces_unlinked=face_count,
+    )
+    logger.info("User %s left event %s; %d faces unlinked", membership.user_id, membership.event_id, face_count)
+
+
+@transaction.atomic
+def delete_event(event: Event, actor: User) -> None:
+    """Delete the event with its photos, faces, clusters, renditions, memberships and share links.
+
+    The stored files of its photos and renditions are deleted from storage
+    once the transaction commits.
+    """
+    lock_event(event.id)
+    photo_count = delete_photos(event.photos.all())
+    member_count = event.memberships.count()
+    audit.record(AuditAction.EVENT_DELETED, actor=actor, event=event, photos=photo_count, members=member_count)
+
+    # Memberships, share links and clusters go with the event (CASCADE).
+    event_id = event.id
+    event.delete()
+    logger.info("Event %s deleted by user %s: %d photos, %d members", event_id, actor.id, photo_count, member_count)
+
+
+@transaction.atomic
+def delete_photos(photos) -> int:
+    """Delete the photos with their faces, stored renditions and files; return how many.
+
+    Clusters left without faces are deleted too, so that no cluster outlives
+    the faces a reviewer named it after.
+    """
+    photos = list(photos.only("id", "event_id", "file"))
+    if not photos:
+        return 0
+
+    event_ids = sorted({str(photo.event_id) for photo in photos})
+    for event_id in event_ids:
+        lock_event(event_id)
+
+    photo_ids = [photo.id for photo in photos]
+    renditions = RenditionFile.objects.filter(photo_id__in=photo_ids).only("id", "file")
+    delete_files_on_commit([*(photo.file for photo in photos), *(rendition.file for rendition in renditions)])
+    Photo.objects.filter(id__in=photo_ids).delete()
+    FaceCluster.objects.filter(event_id__in=event_ids, faces__isnull=True).delete()
+    return len(photos)
 
 
 def upload_photos(event: Event, uploader: User, files: list[UploadedFile]) -> UploadResult:

@@ -204,7 +204,9 @@ def event_settings(request, event_id):
     access = _organizer_access_or_404(request, event_id)
     form = EventForm(request.POST or None, instance=access.event)
     if request.method == "POST" and form.is_valid():
-        form.save()
+        services.update_event_settings(
+            access.event, request.user, form.cleaned_data["name"], form.cleaned_data["unknown_face_policy"]
+        )
         messages.success(request, _("The event settings are saved."))
         return redirect("events:gallery", event_id=event_id)
     return render(request, "events/settings.html", {"event": access.event, "access": access, "form": form})
@@ -316,3 +318,33 @@ def _private(response):
     response["X-Robots-Tag"] = "noindex, nofollow"
     response["Cache-Control"] = "private, no-store"
     return response
+
+
+@login_required
+def leave_event(request, event_id):
+    access = _access_or_404(request, event_id)
+    # The organizer deletes the event instead; the page offers them no way to leave.
+    if access.is_organizer:
+        raise Http404
+
+    if request.method == "POST":
+        services.leave_event(access.membership)
+        messages.success(request, _("You left %(event)s.") % {"event": access.event.name})
+        return redirect("events:home")
+    return render(request, "events/leave.html", {"event": access.event, "access": access})
+
+
+@login_required
+def delete_event(request, event_id):
+    access = _organizer_access_or_404(request, event_id)
+    if request.method == "POST":
+        services.delete_event(access.event, request.user)
+        messages.success(request, _("The event %(event)s is deleted.") % {"event": access.event.name})
+        return redirect("events:home")
+
+    context = {
+        "event": access.event,
+        "access": access,
+        "member_count": access.event.memberships.count(),
+    }
+    return render(request, "events/delete.html", context)

@@ -7,10 +7,12 @@ them. Only faces that are not matched belong to a cluster.
 Privacy: a reviewer's link is stored on each face of the cluster
 (Face.linked_identities), and the consent rule (events.visibility) applies the
 sharing choice of every person linked to a face. A face that joins a cluster
-takes every person linked to the cluster or to any face in it. Nothing removes
-a person from linked_identities, so a link survives a match, a re-link, a
-split, a merge and a rebuild that moves or deletes the cluster. Nothing here
-changes a face's recognition status or its plausible identities.
+takes every person linked to the cluster or to any face in it. Nothing here
+removes a person from linked_identities, so a link survives a match, a
+re-link, a split, a merge and a rebuild that moves or deletes the cluster.
+Only an erasure (recognition.erasure) removes it, leaving the person's choice
+as the face's floor. Nothing here changes a face's recognition status or its
+plausible identities.
 """
 
 import logging
@@ -23,7 +25,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.models import User
+from accounts import audit
+from accounts.models import AuditAction, User
 from events.models import Event, Membership, Photo
 from recognition import clustering
 from recognition.models import Face, FaceCluster
@@ -129,12 +132,12 @@ def recluster_event(event: Event) -> None:
     )
 
 
-def merge_clusters(target: FaceCluster, others: Iterable[FaceCluster]) -> FaceCluster:
+def merge_clusters(target: FaceCluster, others: Iterable[FaceCluster], *, reviewer: User | None = None) -> FaceCluster:
     """Move the faces of the other clusters into the target and delete the others; return the target.
 
     The target keeps its label and link, or takes them from the first other
     cluster that has one. Every face of the merged cluster takes every person
-    linked to any of its faces.
+    linked to any of its faces. The audit log records the reviewer.
     """
     others = list(others)
     _check_mergeable(target, others)
@@ -149,17 +152,20 @@ def merge_clusters(target: FaceCluster, others: Iterable[FaceCluster]) -> FaceCl
         target.save(update_fields=["label", "person", "reviewed_at", "updated_at"])
         FaceCluster.objects.filter(id__in=other_ids).delete()
         _spread_links([target.id])
+        _audit_decision(
+            "merge", target, reviewer, target.person_id, merged=[str(cluster_id) for cluster_id in other_ids]
+        )
 
     logger.info("Event %s: merged clusters %s into cluster %s", target.event_id, other_ids, target.id)
     return target
 
 
-def split_cluster(cluster: FaceCluster, face_ids: Iterable) -> FaceCluster:
+def split_cluster(cluster: FaceCluster, face_ids: Iterable, *, reviewer: User | None = None) -> FaceCluster:
     """Move the given faces of the cluster into a new cluster of the same event, and return it.
 
     The moved faces keep every person they were linked to, and a face that
     later joins either cluster takes those links too. The new cluster itself
-    has no person.
+    has no person. The audit log records the reviewer.
     """
     chosen = _parse_face_ids(face_ids)
     if not chosen:
@@ -184,6 +190,9 @@ def split_cluster(cluster: FaceCluster, face_ids: Iterable) -> FaceCluster:
         Face.objects.filter(id__in=chosen).update(cluster=new_cluster)
         cluster.reviewed_at = now
         cluster.save(update_fields=["reviewed_at", "updated_at"])
+        _audit_decision(
+            "split", cluster, reviewer, cluster.person_id, new_cluster=str(new_cluster.id), faces=len(chosen)
+        )
 
     logger.info(
         "Event %s: split %d faces off cluster %s into cluster %s",
@@ -195,13 +204,16 @@ def split_cluster(cluster: FaceCluster, face_ids: Iterable) -> FaceCluster:
     return new_cluster
 
 
-def name_cluster(cluster: FaceCluster, label: str, person: User | None = None) -> FaceCluster:
+def name_cluster(
+    cluster: FaceCluster, label: str, person: User | None = None, *, reviewer: User | None = None
+) -> FaceCluster:
     """Give the cluster a label and, optionally, link it to a member of its event; return the cluster.
 
     A link adds the person to the linked identities of every face of the
     cluster. Linking another person later adds them too and keeps the first,
     because a link only ever adds a sharing choice. Without a person, the
-    existing links stay.
+    existing links stay. The audit log records the reviewer and the linked
+    person, but not the label, which may be a name.
     """
     label = label.strip()
     if len(label) > LABEL_MAX_LENGTH:
@@ -219,9 +231,23 @@ def name_cluster(cluster: FaceCluster, label: str, person: User | None = None) -
         cluster.reviewed_at = timezone.now()
         cluster.save(update_fields=["label", "person", "reviewed_at", "updated_at"])
         _spread_links([cluster.id])
+        _audit_decision("name", cluster, reviewer, person, labelled=bool(label))
 
     logger.info("Event %s: cluster %s named, linked to user %s", cluster.event_id, cluster.id, cluster.person_id)
     return cluster
+
+
+def _audit_decision(decision: str, cluster: FaceCluster, reviewer, person, **details) -> None:
+    """Record a reviewer's decision on a cluster; details contain ids and counts, never the label."""
+    audit.record(
+        AuditAction.REVIEW_DECISION,
+        actor=reviewer,
+        subject=person,
+        event=cluster.event_id,
+        decision=decision,
+        cluster=str(cluster.id),
+        **details,
+    )
 
 
 def lock_event(event_id) -> None:

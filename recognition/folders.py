@@ -19,7 +19,8 @@ from typing import TextIO
 import numpy as np
 from django.conf import settings
 
-from accounts.models import Sharing
+from accounts import audit
+from accounts.models import AuditAction, Sharing
 from events.models import Event
 from recognition.classification import IdentityClassifier
 from recognition.embedding import EMBEDDING_SIZE
@@ -184,6 +185,14 @@ def export_event_classifier(event: Event, output: Path) -> tuple[dict, int]:
 
     classifier = event_classifier(event, user_ids=sharing)
     header = save_classifier(output, classifier, model_name=FACENET_ONNX_NAME)
+    # The people whose embeddings now exist outside the database, by id.
+    audit.record(
+        AuditAction.CLASSIFIER_EXPORTED,
+        event=event,
+        people=sorted(classifier.identities),
+        embeddings=header["embeddings"],
+        left_out=left_out,
+    )
     logger.info(
         "Exported the classifier of event %s: %d embeddings of %d identities",
         event.id,

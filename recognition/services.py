@@ -192,7 +192,8 @@ def reclassify_event(event_id: str) -> None:
             owners_before = face.owner_ids()
             _apply_classification(face, result)
             # A person who no longer owns the face leaves their choice on it.
-            # People a reviewer linked never leave, as linked_identities only grows.
+            # People a reviewer linked never leave here: only an erasure removes
+            # them, and it sets the floor itself.
             departed = owners_before - face.owner_ids()
             choices = [sharing.get(user_id, Sharing.HIDE) for user_id in departed]
             if face.sharing_floor:
