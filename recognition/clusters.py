@@ -53,7 +53,7 @@ def assign_faces_to_clusters(photo: Photo) -> None:
         # a cluster for the same new person, so they take turns here.
         lock_event(photo.event_id)
         faces = list(
-            Face.objects.filter(photo=photo, cluster__isnull=True)
+            Face.objects.filter(photo=photo, cluster__isnull=True, embedding__isnull=False)
             .exclude(status=Decision.MATCHED)
             .only("id", "embedding")
         )
@@ -107,7 +107,9 @@ def recluster_event(event: Event) -> None:
         # NOTE: a face is not offered to the reviewed clusters here, only to the
         # other loose faces, so it waits for a reviewer to merge it by hand.
         faces = list(
-            event_faces.filter(cluster__isnull=True).exclude(status=Decision.MATCHED).only("id", "photo", "embedding")
+            event_faces.filter(cluster__isnull=True, embedding__isnull=False)
+            .exclude(status=Decision.MATCHED)
+            .only("id", "photo", "embedding")
         )
         if faces:
             numbers = clustering.cluster_faces(
@@ -260,7 +262,7 @@ def _member_embeddings(event_id, exclude_photo_id) -> dict[str, list[np.ndarray]
     # which is fine for thousands of faces but not for hundreds of thousands.
     members = defaultdict(list)
     clustered = (
-        Face.objects.filter(photo__event_id=event_id, cluster__isnull=False)
+        Face.objects.filter(photo__event_id=event_id, cluster__isnull=False, embedding__isnull=False)
         .exclude(status=Decision.MATCHED)
         .exclude(photo_id=exclude_photo_id)
         .values_list("cluster_id", "embedding")

@@ -24,6 +24,8 @@ logger = logging.getLogger(__name__)
 
 # The fields of a face that name people or derive from their selfies.
 UNLINKED_FIELDS = [
+    "embedding",
+    "cluster",
     "status",
     "identity",
     "candidate",
@@ -104,6 +106,12 @@ def remove_person_from_faces(user: User, event_ids: Collection | None = None) ->
 def _unlink(face: Face, user_id: str, choice: str) -> Face:
     floor = strictest([choice, face.sharing_floor] if face.sharing_floor else [choice])
     face.sharing_floor = "" if floor == Sharing.SHARE else floor
+
+    # The embedding may be a template of the person's face: it goes with them.
+    # Re-classification and clustering skip faces without one, so this face
+    # keeps its floor and is never matched to anyone again.
+    face.embedding = None
+    face.cluster = None
 
     face.plausible_identities = [owner for owner in face.plausible_identities if str(owner) != user_id]
     face.linked_identities = [owner for owner in face.linked_identities if str(owner) != user_id]

@@ -105,7 +105,9 @@ class Face(models.Model):
     landmarks = models.JSONField(default=dict, help_text="MTCNN's five landmarks as name: [x, y] pixels.")
     confidence = models.FloatField(help_text="MTCNN detection probability, 0 to 1.")
     cut_off = models.FloatField(default=0.0, help_text="Share of the face's box cut off by the frame, 0 to 1.")
-    embedding = EmbeddingField()
+    # Deleted when a person the face may belong to is erased (recognition.erasure):
+    # the face stays, with their choice as its floor, but can never be matched again.
+    embedding = EmbeddingField(null=True)
     status = models.CharField(max_length=16, choices=[(decision.value, decision.value) for decision in Decision])
     identity = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="faces"

@@ -170,8 +170,9 @@ def reclassify_event(event_id: str) -> None:
     requested_at = event.reclassification_requested_at
     classifier = event_classifier(event)
     sharing = {str(member.user_id): member.effective_sharing for member in event.memberships.select_related("user")}
+    # A face without an embedding lost it with an erased person and keeps its state.
     faces = list(
-        Face.objects.filter(photo__event=event).only(
+        Face.objects.filter(photo__event=event, embedding__isnull=False).only(
             "id",
             "embedding",
             "box_width",

@@ -106,11 +106,15 @@ def party(event, organizer, attendee, jobs) -> Party:
     return Party(event, organizer, attendee, hider, blurrer, hider_photo, tilted_photo, blurrer_photo)
 
 
-def _references(user_id) -> dict[str, int]:
-    """Count the rows that refer to the person's selfies, embeddings and matches."""
+def _references(user_id, photos=()) -> dict[str, int]:
+    """Count the rows that refer to the person's selfies, embeddings and matches.
+
+    photos are those that show the person: their faces' embeddings count too.
+    """
     user_id = str(user_id)
     return {
         "selfies": Selfie.objects.filter(user_id=user_id).count(),
+        "face embeddings": Face.objects.filter(photo__in=photos, embedding__isnull=False).count(),
         "matched faces": Face.objects.filter(identity_id=user_id).count(),
         "candidate faces": Face.objects.filter(candidate_id=user_id).count(),
         "plausible faces": Face.objects.filter(plausible_identities__contains=[user_id]).count(),
@@ -144,7 +148,7 @@ def _missing(references: dict[str, int]) -> list[str]:
 @pytest.mark.django_db(transaction=True)
 def test_withdrawal_leaves_no_trace(party, jobs):
     hider = party.hider
-    before = _references(hider.id)
+    before = _references(hider.id, [party.hider_photo, party.tilted_photo])
     selfie_files_before = _stored_files(f"selfies/{hider.id}")
     renditions_before = [_rendition_files(party.hider_photo), _rendition_files(party.tilted_photo)]
 
@@ -154,7 +158,7 @@ def test_withdrawal_leaves_no_trace(party, jobs):
     assert _missing(before) == []
     assert len(selfie_files_before) == 1
     assert all(len(files) == 1 for files in renditions_before)
-    after = _references(hider.id)
+    after = _references(hider.id, [party.hider_photo, party.tilted_photo])
     assert after.pop("memberships") == 1
     assert after == dict.fromkeys(after, 0)
     assert _stored_files(f"selfies/{hider.id}") == []
@@ -169,7 +173,7 @@ def test_withdrawal_leaves_no_trace(party, jobs):
 def test_account_deletion_leaves_no_trace(party, jobs):
     # Deleting the row clears the instance's id, so keep it.
     hider_id = party.hider.id
-    before = _references(hider_id)
+    before = _references(hider_id, [party.hider_photo, party.tilted_photo])
     selfie_files_before = _stored_files(f"selfies/{hider_id}")
 
     account_services.delete_account(party.hider)
@@ -178,7 +182,7 @@ def test_account_deletion_leaves_no_trace(party, jobs):
     assert _missing(before) == []
     assert len(selfie_files_before) == 1
     assert not User.objects.filter(id=hider_id).exists()
-    after = _references(hider_id)
+    after = _references(hider_id, [party.hider_photo, party.tilted_photo])
     assert after == dict.fromkeys(after, 0)
     assert _stored_files(f"selfies/{hider_id}") == []
     assert _rendition_files(party.hider_photo) == []
@@ -213,13 +217,13 @@ def test_account_deletion_deletes_created_events(party, jobs):
 @pytest.mark.django_db(transaction=True)
 def test_leaving_leaves_no_trace(party, jobs):
     hider = party.hider
-    before = _references(hider.id)
+    before = _references(hider.id, [party.hider_photo, party.tilted_photo])
 
     event_services.leave_event(Membership.objects.get(event=party.event, user=hider))
     jobs.run_all()
 
     assert _missing(before) == []
-    after = _references(hider.id)
+    after = _references(hider.id, [party.hider_photo, party.tilted_photo])
     # His selfies stay for the other events he may join; this event no longer uses them.
     assert after.pop("selfies") == 1
     assert after == dict.fromkeys(after, 0)
