@@ -2,7 +2,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login, logout
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -12,6 +12,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts import services
 from accounts.export import export_personal_data
 from accounts.forms import ConsentForm, SelfieUploadForm, SharingDefaultForm, SignUpForm
+from events.delivery import image_response
 from events.models import Event
 from events.rendering import render_selfie
 from recognition.models import Selfie
@@ -120,17 +121,13 @@ def delete_selfie(request, selfie_id):
 @login_required
 def selfie_image(request, selfie_id):
     selfie = get_object_or_404(Selfie, id=selfie_id, user=request.user)
+    # Rendered on each request and never stored, so that no derived copy of
+    # a selfie outlives its deletion or the withdrawal of consent.
     try:
         data = render_selfie(selfie)
     except ValueError:
         raise Http404 from None
-    return _private_jpeg(data)
-
-
-def _private_jpeg(data: bytes) -> HttpResponse:
-    response = HttpResponse(data, content_type="image/jpeg")
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return image_response(data)
 
 
 @login_required

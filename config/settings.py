@@ -121,7 +121,8 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(env_str("DJANGO_STATIC_ROOT", str(VAR_DIR / "static")))
 
 # Media files are never served by URL: the views in events.views check the
-# visibility rule and stream them. MEDIA_URL stays unset on purpose.
+# visibility rule, then events.delivery hands the file over. MEDIA_URL stays
+# unset on purpose.
 MEDIA_ROOT = Path(env_str("FACEGATE_MEDIA_ROOT", str(VAR_DIR / "media")))
 STORAGE_BACKEND = env_str("FACEGATE_STORAGE", "local")
 if STORAGE_BACKEND == "local":
@@ -147,6 +148,37 @@ STORAGES = {
     "default": _default_storage,
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+
+# The sender of an image that the consent rule allowed (events/delivery.py):
+# Django itself ("stream"), the web server ("x-accel" for nginx, "x-sendfile"
+# for Apache or lighttpd), or S3 through a redirect to a presigned URL
+# ("signed-url").
+FACEGATE_MEDIA_DELIVERY = env_str("FACEGATE_MEDIA_DELIVERY", "stream")
+# The nginx location, marked internal, that serves MEDIA_ROOT for "x-accel".
+FACEGATE_MEDIA_INTERNAL_PREFIX = env_str("FACEGATE_MEDIA_INTERNAL_PREFIX", "/protected-media/")
+# Lifetime of a presigned URL for "signed-url", in seconds: enough to follow
+# the redirect, too short to pass the URL around. A URL stays valid after a
+# change of choice until it expires, hence the cap of an hour.
+FACEGATE_SIGNED_URL_SECONDS = env_int("FACEGATE_SIGNED_URL_SECONDS", 60)
+_DELIVERY_STORAGES = {"stream": ("local", "s3"), "x-accel": ("local",), "x-sendfile": ("local",), "signed-url": ("s3",)}
+if FACEGATE_MEDIA_DELIVERY not in _DELIVERY_STORAGES:
+    raise ImproperlyConfigured(
+        f"FACEGATE_MEDIA_DELIVERY must be one of {', '.join(_DELIVERY_STORAGES)}, not {FACEGATE_MEDIA_DELIVERY!r}."
+    )
+if STORAGE_BACKEND not in _DELIVERY_STORAGES[FACEGATE_MEDIA_DELIVERY]:
+    raise ImproperlyConfigured(
+        f"FACEGATE_MEDIA_DELIVERY={FACEGATE_MEDIA_DELIVERY} does not work with FACEGATE_STORAGE={STORAGE_BACKEND}: "
+        "use x-accel or x-sendfile with local storage, and signed-url or stream with s3."
+    )
+if not (FACEGATE_MEDIA_INTERNAL_PREFIX.startswith("/") and FACEGATE_MEDIA_INTERNAL_PREFIX.endswith("/")):
+    raise ImproperlyConfigured(
+        f"FACEGATE_MEDIA_INTERNAL_PREFIX={FACEGATE_MEDIA_INTERNAL_PREFIX!r} must start and end with '/', "
+        "like /protected-media/."
+    )
+if not 1 <= FACEGATE_SIGNED_URL_SECONDS <= 3600:
+    raise ImproperlyConfigured(
+        f"FACEGATE_SIGNED_URL_SECONDS={FACEGATE_SIGNED_URL_SECONDS} must be between 1 and 3600 seconds."
+    )
 
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 # Photos per gallery page: each page costs the same few queries, so an event

@@ -14,10 +14,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from events import services
+from events import delivery, services
 from events.forms import USE_DEFAULT, EventForm, EventSharingForm, PhotoUploadForm, ShareLinkForm
 from events.models import Event, JobStatus, Membership, Photo, ShareLink
-from events.rendering import SIZES, render_photo
+from events.rendering import SIZES, stored_rendition
 from events.visibility import (
     EventAccess,
     event_access,
@@ -237,21 +237,16 @@ def photo_image(request, photo_id, size):
 @login_required
 def photo_download(request, photo_id):
     _, photo, rendition = _visible_photo_or_404(request, photo_id)
-    response = _image_response(photo, rendition, "original")
-    response["Content-Disposition"] = f'attachment; filename="facegate-{photo.id}.jpg"'
-    return response
+    return _image_response(photo, rendition, "original", attachment=True)
 
 
-def _image_response(photo, rendition, size) -> HttpResponse:
+def _image_response(photo, rendition, size, *, attachment: bool = False) -> HttpResponse:
     try:
-        data = render_photo(photo, rendition, size)
+        stored = stored_rendition(photo, rendition, size)
     except ValueError:
         # Only the uploader can reach an unprocessed photo, which may not decode.
         raise Http404 from None
-    response = HttpResponse(data, content_type="image/jpeg")
-    # Consent can change at any time, so no cache may keep a copy.
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return delivery.stored_image_response(stored.file, filename=f"facegate-{photo.id}.jpg", attachment=attachment)
 
 
 @login_required
