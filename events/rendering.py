@@ -172,16 +172,12 @@ def blur_region(
 
 
 def delete_renditions(photo_ids) -> int:
-    """Delete the stored renditions of the photos, files first; return how many.
+    """Delete the stored renditions of the photos; return how many.
 
     Called whenever what a rendition shows may change (a choice, a policy, a
-    match) and on erasure, so that no derived copy outlives its reason. A
-    rendition deleted any other way, such as with its photo or event, loses
-    its file too (events.signals).
+    match) and on erasure, so that no derived copy outlives its reason. Each
+    file goes once the deletion commits (events.signals), however the row is
+    deleted: here, or with its photo or event.
     """
-    deleted = 0
-    for rendition in RenditionFile.objects.filter(photo_id__in=list(photo_ids)):
-        rendition.file.delete(save=False)
-        rendition.delete()
-        deleted += 1
+    deleted, _ = RenditionFile.objects.filter(photo_id__in=list(photo_ids)).delete()
     return deleted

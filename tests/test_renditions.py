@@ -311,14 +311,21 @@ def test_choice_change_serves_new_rendition(scene):
 
     set_choice(scene, Sharing.SHARE)
     shared = body(client.get(url))
+    shared_keys = _large_rendition_keys(scene.photo)
     set_choice(scene, Sharing.BLUR)
     blurred = body(client.get(url))
+    blurred_keys = _large_rendition_keys(scene.photo)
 
     assert shared != blurred
     assert nearest_match(shared, enrolled) < settings.FACEGATE_MATCH_THRESHOLD
     assert nearest_match(blurred, enrolled) > settings.FACEGATE_UNCERTAIN_THRESHOLD
-    keys = set(RenditionFile.objects.filter(photo=scene.photo, size="large").values_list("blur_key", flat=True))
-    assert len(keys) == 2
+    # The change deleted the unblurred copy; the blurred one has a key of its own.
+    assert len(shared_keys) == len(blurred_keys) == 1
+    assert shared_keys.isdisjoint(blurred_keys)
+
+
+def _large_rendition_keys(photo) -> set[str]:
+    return set(RenditionFile.objects.filter(photo=photo, size="large").values_list("blur_key", flat=True))
 
 
 @pytest.mark.django_db
@@ -370,13 +377,15 @@ def test_concurrent_store_keeps_first(scene):
 
 
 @pytest.mark.django_db
-def test_delete_renditions_removes_files(scene):
+def test_delete_renditions_removes_files(scene, django_capture_on_commit_callbacks):
     client = scene.client_for(scene.organizer)
     for url in image_urls(scene.photo).values():
         client.get(url)
     names = list(RenditionFile.objects.filter(photo=scene.photo).values_list("file", flat=True))
 
-    deleted = rendering.delete_renditions([scene.photo.id])
+    # Files go when the deletion commits; the test's transaction never does.
+    with django_capture_on_commit_callbacks(execute=True):
+        deleted = rendering.delete_renditions([scene.photo.id])
 
     assert deleted == len(names) == 3  # thumb, large and original; the download reuses the original
     assert RenditionFile.objects.filter(photo=scene.photo).count() == 0
@@ -385,11 +394,12 @@ def test_delete_renditions_removes_files(scene):
 
 
 @pytest.mark.django_db
-def test_photo_deletion_removes_rendition_files(scene):
+def test_photo_deletion_removes_rendition_files(scene, django_capture_on_commit_callbacks):
     stored = rendering.stored_rendition(scene.photo, Rendition(), "thumb")
     assert default_storage.exists(stored.file.name)
 
-    Photo.objects.filter(id=scene.photo.id).delete()
+    with django_capture_on_commit_callbacks(execute=True):
+        Photo.objects.filter(id=scene.photo.id).delete()
 
     assert not default_storage.exists(stored.file.name)
 
