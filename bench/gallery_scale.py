@@ -2,11 +2,12 @@
 
 Usage: .venv/bin/python bench/gallery_scale.py [--database-url URL] [--sizes 1000 10000 30000]
 
-Creates the database if it is missing (PostgreSQL, as in production), fills
-one event per size with photos and faces in bulk (no images are decoded: the
-pages only read rows), and times each page in process with Django's test
-client, after one warm-up request. Prints the number of queries and the
-median time of five requests. The events are deleted at the end.
+Creates the database if it is missing (PostgreSQL, as in production) and
+fills one event per size with photos and faces in bulk. No image is decoded,
+because the pages only read rows. Each page is timed in process with
+Django's test client, after one warm-up request. Prints the number of
+queries and the median time of five requests. The events are deleted at the
+end.
 """
 
 import argparse
@@ -23,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 MEMBERS = 40
 FACES_PER_PHOTO = 3
-# Shares of members by choice, and of faces that nobody identified.
+# Shares of members by choice, and of faces left unidentified.
 CHOICE_WEIGHTS = {"share": 0.7, "blur": 0.2, "hide": 0.1}
 UNIDENTIFIED_SHARE = 0.4
 REPEATS = 5

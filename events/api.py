@@ -1,8 +1,8 @@
 """The read-only REST API: the same events and photos as the pages, through the same rule.
 
 Photos are listed with the rule's database query and checked one by one with
-photo_rendition, as the gallery is; image addresses point at the same views
-as the pages use, so an API client receives no file path, face box or name.
+photo_rendition, as in the gallery. Image addresses point at the pages' own
+image views, so an API client receives no file path, face box or name.
 """
 
 from django.conf import settings
@@ -53,7 +53,7 @@ def _access_or_404(request, event_id) -> EventAccess:
 
 @api_view(["GET"])
 def events(request):
-    """The viewer's events, with the number of photos they may see in each."""
+    """List the viewer's events, with the number of photos they may see in each."""
     data = []
     for membership in Membership.objects.filter(user=request.user).select_related("event"):
         count, _ = event_summary(event_access(request.user, membership.event_id))
@@ -71,18 +71,18 @@ def events(request):
 
 @api_view(["GET"])
 def event_photos(request, event_id):
-    """One page of the photos of the event that the viewer may see."""
+    """List one page of the event's photos that the viewer may see."""
     access = _access_or_404(request, event_id)
 
     paginator = PhotoPagination()
     photos = photos_with_faces(visible_photo_queryset(access).order_by("uploaded_at", "id"))
-    shown = visible_photos(access, paginator.paginate_queryset(photos, request))
-    return paginator.get_paginated_response([_photo_data(request, photo, rendition) for photo, rendition in shown])
+    visible = visible_photos(access, paginator.paginate_queryset(photos, request))
+    return paginator.get_paginated_response([_photo_data(request, photo, rendition) for photo, rendition in visible])
 
 
 @api_view(["GET"])
 def photo(request, photo_id):
-    """One photo, when the viewer may see it; a 404 otherwise, as for a photo that does not exist."""
+    """Return one photo when the viewer may see it, else the same 404 as for a photo that does not exist."""
     event_id = Photo.objects.filter(id=photo_id).values_list("event_id", flat=True).first()
     if event_id is None:
         raise Http404

@@ -135,11 +135,11 @@ def visible_photo_queryset(access: EventAccess) -> QuerySet[Photo]:
     """
     photos = access.event.photos.all()
     blocking_faces = Face.objects.filter(photo=OuterRef("pk")).filter(_blocking_face(access))
-    shown = Q(status=JobStatus.DONE) & ~Exists(blocking_faces)
+    visible = Q(status=JobStatus.DONE) & ~Exists(blocking_faces)
     if access.viewer_id is not None:
         # Uploaders follow their own photos through processing.
-        shown |= ~Q(status=JobStatus.DONE) & Q(uploaded_by_id=access.viewer_id)
-    return photos.filter(shown)
+        visible |= ~Q(status=JobStatus.DONE) & Q(uploaded_by_id=access.viewer_id)
+    return photos.filter(visible)
 
 
 def _blocking_face(access: EventAccess) -> Q:
@@ -175,13 +175,19 @@ def visible_photos(access: EventAccess, photos: Iterable[Photo]) -> list[tuple[P
     """
     visible = []
     for photo in photos:
-        rendition = photo_rendition(access, photo)
-        if rendition is None:
-            # The query and the rule disagree: the rule wins, and the query needs a fix.
-            logger.warning("Photo %s passed the visibility query but not the rule", photo.id)
-            continue
-        visible.append((photo, rendition))
+        rendition = _checked_rendition(access, photo)
+        if rendition is not None:
+            visible.append((photo, rendition))
     return visible
+
+
+def _checked_rendition(access: EventAccess, photo: Photo) -> Rendition | None:
+    """Return the rule's rendition of a photo that the query returned, logging when the rule withholds it."""
+    rendition = photo_rendition(access, photo)
+    if rendition is None:
+        # The query and the rule disagree: the rule wins, and the query needs a fix.
+        logger.warning("Photo %s passed the visibility query but not the rule", photo.id)
+    return rendition
 
 
 def photos_with_faces(queryset):
@@ -240,11 +246,8 @@ def visible_photo(access: EventAccess, photo_id) -> tuple[Photo, Rendition] | No
     if photo is None:
         return None
 
-    rendition = photo_rendition(access, photo)
-    if rendition is None:
-        logger.warning("Photo %s passed the visibility query but not the rule", photo.id)
-        return None
-    return photo, rendition
+    rendition = _checked_rendition(access, photo)
+    return None if rendition is None else (photo, rendition)
 
 
 def event_summary(access: EventAccess) -> tuple[int, tuple[Photo, Rendition] | None]:

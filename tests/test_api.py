@@ -35,13 +35,13 @@ def test_api_photo_refused_like_a_missing_one(client, two_people_event):
     scene = two_people_event
     stranger = make_user("sam")
 
-    shown = _get(client, scene.sharer, "api:photo", scene.sharer_photo.id)
+    visible = _get(client, scene.sharer, "api:photo", scene.sharer_photo.id)
     withheld = _get(client, scene.sharer, "api:photo", scene.hider_photo.id)
     strangers = _get(client, stranger, "api:event_photos", scene.event.id)
     anonymous = _get(client, None, "api:events")
 
-    assert shown.status_code == HTTPStatus.OK
-    assert shown.json()["images"]["thumb"].endswith(f"/photos/{scene.sharer_photo.id}/image/thumb/")
+    assert visible.status_code == HTTPStatus.OK
+    assert visible.json()["images"]["thumb"].endswith(f"/photos/{scene.sharer_photo.id}/image/thumb/")
     assert withheld.status_code == HTTPStatus.NOT_FOUND
     assert strangers.status_code == HTTPStatus.NOT_FOUND
     assert anonymous.status_code == HTTPStatus.FORBIDDEN

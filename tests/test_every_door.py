@@ -1,7 +1,7 @@
 """Every URL of the project, asked by everyone, with every id: nothing reveals the person who hides.
 
 The routes come from the URL conf, so a new route is attacked as soon as it
-exists; a route whose parameter this file has no values for fails the test.
+exists. A route with a parameter that this file has no values for fails the test.
 Each response is searched for what would reveal Hilda, who chose "hide": her
 name, e-mail or id, the ids of her photos, faces and selfies, a photo count
 that includes her photos, and, in every image and every image inside a zip,
@@ -35,7 +35,7 @@ PHOTOS = [
     "identities/barack_obama/fr_obama1.jpg",  # Hilda alone
     "group/fr_obama_and_biden.jpg",  # Hilda beside Arthur
     "identities/joe_biden/fr_biden2.jpg",  # Arthur alone
-    "group/fr_kit_with_rose.jpg",  # two people nobody enrolled
+    "group/fr_kit_with_rose.jpg",  # two people who did not enroll
 ]
 HIDDEN_PHOTO_COUNT = 2
 # "4 photos" on a page, "photo_count": 4 or "count": 4 in the API.
@@ -171,7 +171,7 @@ class Inspector:
         self._image_verdicts: dict[str, bool] = {}
 
     def leaks(self, content_type: str, body: bytes, url: str = "") -> list[str]:
-        # A page that repeats the address asked for (a 404, a login's "next") tells nothing new.
+        # A page that repeats the requested address (a 404, a login's "next") reveals nothing new.
         for echoed in (url, quote(url, safe="")):
             if echoed:
                 body = body.replace(echoed.encode(), b"")

@@ -43,7 +43,7 @@ def test_link_is_anonymous_even_for_the_hider(client, two_people_event):
     link = event_services.create_share_link(scene.event, scene.organizer, None)
     client.force_login(scene.hider)
 
-    # Through her own login she sees her photo; through the link, nobody does.
+    # Logged in, she sees her photo. Through the link, she does not.
     assert client.get(reverse("events:photo_image", args=[scene.hider_photo.id, "thumb"])).status_code == 200
     assert _shared(client, link, scene.hider_photo).status_code == HTTPStatus.NOT_FOUND
 
