@@ -17,14 +17,14 @@ from typing import IO
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db.models import Count
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from accounts import audit
 from accounts.models import AuditAction, User
-from events.models import Membership, Photo
+from events.models import Membership
 from events.rendering import render_photo
-from events.visibility import event_access, photo_rendition, photos_with_faces
+from events.visibility import event_access, photos_with_faces, visible_photo_queryset, visible_photos
 from recognition.models import Face, Selfie
 
 logger = logging.getLogger(__name__)
@@ -89,11 +89,11 @@ def _write_photos(archive: zipfile.ZipFile, user: User) -> dict[str, EventPhotos
     for membership in Membership.objects.filter(user=user).order_by("joined_at"):
         access = event_access(user, membership.event_id)
         event_photos = photos_by_event.setdefault(str(membership.event_id), EventPhotos())
-        matched = photos_with_faces(Photo.objects.filter(event_id=membership.event_id, faces__identity=user).distinct())
-        for photo in matched:
-            rendition = photo_rendition(access, photo)
-            if rendition is None:
-                continue
+        # The gallery's rule: a photo of the person that it withholds from them is
+        # neither written nor counted, so the archive cannot tell that it exists.
+        theirs = Face.objects.filter(photo=OuterRef("pk"), identity=user)
+        matched = photos_with_faces(visible_photo_queryset(access).filter(Exists(theirs)).order_by("uploaded_at", "id"))
+        for photo, rendition in visible_photos(access, matched):
             if written >= limit:
                 event_photos.over_limit += 1
                 continue
@@ -142,12 +142,6 @@ def _personal_data(user: User, selfie_files: dict[str, str], photos_by_event: di
 
 
 def _events(user: User, photos_by_event: dict[str, EventPhotos]) -> list[dict]:
-    matched_faces = dict(
-        Face.objects.filter(identity=user)
-        .values("photo__event_id")
-        .annotate(count=Count("id"))
-        .values_list("photo__event_id", "count")
-    )
     events = []
     for membership in Membership.objects.filter(user=user).select_related("event", "user").order_by("joined_at"):
         photos = photos_by_event.get(str(membership.event_id), EventPhotos())
@@ -159,7 +153,6 @@ def _events(user: User, photos_by_event: dict[str, EventPhotos]) -> list[dict]:
                 "joined_at": membership.joined_at,
                 "sharing": membership.sharing,
                 "effective_sharing": membership.effective_sharing,
-                "matched_faces": matched_faces.get(membership.event_id, 0),
                 "photos": photos.included,
                 "photos_over_limit": photos.over_limit,
             }

@@ -22,7 +22,6 @@ from events.visibility import (
     EventAccess,
     event_access,
     event_summary,
-    photo_rendition,
     photos_with_faces,
     share_link_access,
     visible_photo,
@@ -169,8 +168,8 @@ def upload(request, event_id):
         return redirect("events:upload", event_id=event_id)
 
     uploads = access.event.photos.filter(uploaded_by=request.user).order_by("-uploaded_at", "id")
+    # Names and statuses only: which uploads the rule withholds would point at the people who hide.
     page = Paginator(uploads, settings.FACEGATE_GALLERY_PAGE_SIZE).get_page(request.GET.get("page"))
-    page.object_list = [(photo, photo_rendition(access, photo)) for photo in photos_with_faces(page.object_list)]
     busy = uploads.filter(status__in=[JobStatus.PENDING, JobStatus.PROCESSING]).exists()
     context = {"event": access.event, "access": access, "form": form, "page": page, "busy": busy}
     return render(request, "events/upload.html", context)

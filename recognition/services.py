@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from accounts.models import Sharing
 from events.models import Event, JobStatus, Membership, Photo
+from events.rendering import delete_renditions
 from events.visibility import strictest
 from recognition import clusters
 from recognition.classification import IdentityClassifier, Thresholds
@@ -174,6 +175,7 @@ def reclassify_event(event_id: str) -> None:
     faces = list(
         Face.objects.filter(photo__event=event, embedding__isnull=False).only(
             "id",
+            "photo_id",
             "embedding",
             "box_width",
             "cut_off",
@@ -189,8 +191,10 @@ def reclassify_event(event_id: str) -> None:
             np.stack([face.embedding for face in faces]),
             [classifier.thresholds.allow_name(face.box_width, face.cut_off) for face in faces],
         )
+        changed_photo_ids = set()
         for face, result in zip(faces, results, strict=True):
             owners_before = face.owner_ids()
+            status_before = face.status
             _apply_classification(face, result)
             # A person who no longer owns the face leaves their choice on it.
             # People a reviewer linked never leave here: only an erasure removes
@@ -201,11 +205,16 @@ def reclassify_event(event_id: str) -> None:
                 choices.append(face.sharing_floor)
             floor = strictest(choices)
             face.sharing_floor = "" if floor == Sharing.SHARE else floor
+            if face.owner_ids() != owners_before or face.status != status_before:
+                changed_photo_ids.add(face.photo_id)
         Face.objects.bulk_update(
             faces,
             ["status", "identity", "candidate", "distance", "plausible_identities", "sharing_floor"],
             batch_size=500,
         )
+        # A copy stored before a face was named may show that person unblurred.
+        # The rule never serves it again, since the key follows the boxes, but it goes.
+        delete_renditions(changed_photo_ids)
 
     logger.info(
         "Event %s: re-classified %d faces against %d identities", event_id, len(faces), len(classifier.identities)
@@ -289,6 +298,8 @@ def _save_faces(photo: Photo, image: np.ndarray, analyzed: list[AnalyzedFace]) -
         Face.objects.filter(photo=photo).delete()
         Face.objects.bulk_create(faces)
         clusters.assign_faces_to_clusters(photo)
+        # The uploader's view while it was processing showed no face blurred.
+        delete_renditions([photo.id])
         _finish(photo, JobStatus.DONE, "", extra_fields=["width", "height"])
 
 

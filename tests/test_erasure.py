@@ -399,7 +399,7 @@ def test_data_download_contents(download, client):
     assert data["account"]["biometric_consent_at"] is not None
     assert "password" not in data["account"]
     assert [event["name"] for event in data["events"]] == ["Spring gala"]
-    assert data["events"][0]["matched_faces"] == 2
+    assert "matched_faces" not in data["events"][0]
     assert data["events"][0]["effective_sharing"] == Sharing.SHARE
     assert [item["status"] for item in data["selfies"]] == [JobStatus.DONE]
 
