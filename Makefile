@@ -2,6 +2,7 @@
 # `make test` runs the test suite.
 
 PYTHON ?= python3
+PORT ?= 8000
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
@@ -20,7 +21,7 @@ models: install
 	$(BIN)/python manage.py prepare_models
 
 run: models
-	$(BIN)/python manage.py serve 127.0.0.1:8000
+	$(BIN)/python manage.py serve 127.0.0.1:$(PORT)
 
 # Debian's Chromium for the browser tests; Playwright drives it, it does not download one.
 browser:

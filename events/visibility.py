@@ -156,12 +156,12 @@ def _blocking_face(access: EventAccess) -> Q:
     ]
 
     # Someone who is not a member has no known choice.
-    blocking = ~Q(plausible_identities__contained_by=member_ids) | ~Q(linked_identities__contained_by=member_ids)
+    blocking = ~Q(plausible_identities__list_within=member_ids) | ~Q(linked_identities__list_within=member_ids)
     blocking |= Q(identity_id__isnull=False) & ~Q(identity_id__in=member_ids)
     blocking |= ~Q(sharing_floor__in=["", *_PERMISSIVE])
     if hiders:
         blocking |= Q(identity_id__in=hiders)
-        blocking |= Q(plausible_identities__has_any_keys=hiders) | Q(linked_identities__has_any_keys=hiders)
+        blocking |= Q(plausible_identities__list_has_any=hiders) | Q(linked_identities__list_has_any=hiders)
     if access.unidentified_face_treatment not in _PERMISSIVE:
         blocking |= ~Q(status=Decision.MATCHED.value, identity_id__isnull=False)
     return blocking

@@ -37,13 +37,17 @@ UNLINKED_FIELDS = [
 
 
 def faces_of_person(user_id) -> QuerySet[Face]:
-    """Return every face that may be the person's: matched, candidate, plausible or linked by a reviewer."""
+    """Return every face that may be the person's: matched, uncertain with them as candidate, plausible or linked.
+
+    An unknown face also records its nearest person as candidate, however far:
+    that face is not theirs, so it is not listed here.
+    """
     user_id = str(user_id)
     return Face.objects.filter(
         Q(identity_id=user_id)
-        | Q(candidate_id=user_id)
-        | Q(plausible_identities__contains=[user_id])
-        | Q(linked_identities__contains=[user_id])
+        | Q(candidate_id=user_id, status=Decision.UNCERTAIN.value)
+        | Q(plausible_identities__list_has_any=[user_id])
+        | Q(linked_identities__list_has_any=[user_id])
     )
 
 
@@ -88,6 +92,11 @@ def remove_person_from_faces(user: User, event_ids: Collection | None = None) ->
 
     changed = [_unlink(face, str(user.id), choice_by_event.get(str(face.event_key), Sharing.HIDE)) for face in faces]
     Face.objects.bulk_update(changed, UNLINKED_FIELDS, batch_size=500)
+    # Unknown faces that merely had them as nearest candidate keep everything else.
+    nearest = Face.objects.filter(candidate=user)
+    if event_ids is not None:
+        nearest = nearest.filter(photo__event_id__in=event_ids)
+    nearest.update(candidate=None, distance=None)
     # A reviewer's label may be the person's name, so it goes with the link.
     unlinked_clusters = clusters.update(person=None, label="")
 

@@ -889,3 +889,40 @@ def test_admin_event_deletion_deletes_files(client, event, organizer, site_admin
     assert not Event.objects.filter(id=event_id).exists()
     assert _stored_files(f"photos/{event_id}") == []
     assert AuditEntry.objects.get(action=AuditAction.EVENT_DELETED, event_id=event_id).actor_id == site_admin.id
+
+
+@pytest.mark.django_db(transaction=True)
+def test_nearest_candidate_face_left_alone(event, organizer, jobs):
+    # An unknown face records its nearest person as candidate however far away:
+    # erasing that person must not hide or blur a stranger for good.
+    hider = make_user("hidden-barack", Sharing.HIDE)
+    event_services.join_event(hider, event.invite_code)
+    photo = Photo.objects.create(
+        event=event, uploaded_by=organizer, file="photos/x.jpg", checksum="1" * 64, status=JobStatus.DONE
+    )
+    faces = {
+        status: Face.objects.create(
+            photo=photo,
+            box_x=index * 100,
+            box_y=0,
+            box_width=80,
+            box_height=80,
+            confidence=0.99,
+            embedding=_unit_vector(index),
+            status=status,
+            candidate=hider,
+            distance=1.05 if status == Decision.UNCERTAIN else 1.35,
+            plausible_identities=[str(hider.id)] if status == Decision.UNCERTAIN else [],
+        )
+        for index, status in enumerate([Decision.UNKNOWN.value, Decision.UNCERTAIN.value])
+    }
+
+    event_services.leave_event(Membership.objects.get(event=event, user=hider))
+
+    stranger, uncertain = (Face.objects.get(id=faces[status].id) for status in faces)
+    assert stranger.candidate_id is None
+    assert stranger.sharing_floor == ""
+    assert stranger.embedding is not None
+    assert uncertain.candidate_id is None
+    assert uncertain.sharing_floor == Sharing.HIDE
+    assert uncertain.embedding is None
