@@ -4,6 +4,7 @@ import csv
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pytest
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -12,6 +13,7 @@ from accounts import services as account_services
 from accounts.models import Sharing, User
 from events import services as event_services
 from events.models import Event, Membership, Photo, Role
+from recognition.models import Face
 
 
 @dataclass(frozen=True)
@@ -143,3 +145,17 @@ def two_people_event(jobs) -> TwoPeopleEvent:
     assert hider_photo.faces.get().identity_id == hider.id
     assert sharer_photo.faces.get().identity_id == sharer.id
     return TwoPeopleEvent(event, organizer, hider, sharer, hider_photo, sharer_photo)
+
+
+def make_face_row(photo: Photo, index: int, *, size: int = 80, embedding=None, **fields) -> Face:
+    """Store a face without running detection: the index-th square box in a row, with a zero embedding by default."""
+    return Face.objects.create(
+        photo=photo,
+        box_x=index * 100,
+        box_y=0,
+        box_width=size,
+        box_height=size,
+        confidence=0.99,
+        embedding=np.zeros(512, dtype=np.float32) if embedding is None else embedding,
+        **fields,
+    )

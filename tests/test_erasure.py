@@ -34,7 +34,7 @@ from events.visibility import Rendition, event_access, photo_rendition, photos_w
 from recognition.clusters import merge_clusters, name_cluster, split_cluster
 from recognition.models import Face, FaceCluster, Selfie
 from recognition.schemas import Decision
-from tests.conftest import JobRecorder, faces_dir, make_user, upload_of
+from tests.conftest import JobRecorder, faces_dir, make_face_row, make_user, upload_of
 
 HIDER_SELFIES = ["identities/barack_obama/fr_obama.jpg"]
 HIDER_PHOTO = "identities/barack_obama/fr_obama1.jpg"
@@ -623,17 +623,7 @@ def _synthetic_clusters(event: Event, organizer: User, count: int) -> list[FaceC
     clusters = []
     for index in range(count):
         cluster = FaceCluster.objects.create(event=event)
-        Face.objects.create(
-            photo=photo,
-            box_x=index * 100,
-            box_y=0,
-            box_width=80,
-            box_height=80,
-            confidence=0.99,
-            embedding=_unit_vector(index),
-            status=Decision.UNKNOWN,
-            cluster=cluster,
-        )
+        make_face_row(photo, index, embedding=_unit_vector(index), status=Decision.UNKNOWN, cluster=cluster)
         clusters.append(cluster)
     return clusters
 
@@ -901,13 +891,9 @@ def test_nearest_candidate_face_left_alone(event, organizer, jobs):
         event=event, uploaded_by=organizer, file="photos/x.jpg", checksum="1" * 64, status=JobStatus.DONE
     )
     faces = {
-        status: Face.objects.create(
-            photo=photo,
-            box_x=index * 100,
-            box_y=0,
-            box_width=80,
-            box_height=80,
-            confidence=0.99,
+        status: make_face_row(
+            photo,
+            index,
             embedding=_unit_vector(index),
             status=status,
             candidate=hider,

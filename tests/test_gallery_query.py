@@ -8,7 +8,6 @@ and the faces that photo_rendition blurs must be those the model expects.
 import uuid
 from dataclasses import dataclass, field
 
-import numpy as np
 import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
@@ -19,9 +18,8 @@ from hypothesis import strategies as st
 from accounts.models import Sharing, User
 from events.models import Event, JobStatus, Membership, Photo, Role, UnknownFacePolicy
 from events.visibility import EventAccess, event_access, photo_rendition, photos_with_faces, visible_photo_queryset
-from recognition.models import Face
 from recognition.schemas import Box, Decision
-from tests.conftest import make_user, upload_of
+from tests.conftest import make_face_row, make_user, upload_of
 
 MEMBER_COUNT = 4
 # Index MEMBER_COUNT is a user who is not a member; MEMBER_COUNT + 1 is an id that is nobody's.
@@ -120,14 +118,10 @@ def _create_event(defaults, event_choices, policy, pending, photo_specs):
             status=spec.status,
         )
         for index, face in enumerate(spec.faces):
-            Face.objects.create(
-                photo=photo,
-                box_x=index * 100,
-                box_y=0,
-                box_width=50,
-                box_height=50,
-                confidence=0.99,
-                embedding=np.zeros(512, dtype=np.float32),
+            make_face_row(
+                photo,
+                index,
+                size=50,
                 status=face.status,
                 identity=None if face.identity is None else people[face.identity],
                 plausible_identities=[ids[person] for person in face.plausible],
@@ -202,14 +196,9 @@ def _gallery_event(organizer, photo_count: int) -> Event:
         )
         person = hider if number % 3 == 0 else sharer
         for index, identity in enumerate([person, None]):
-            Face.objects.create(
-                photo=photo,
-                box_x=index * 100,
-                box_y=0,
-                box_width=80,
-                box_height=80,
-                confidence=0.99,
-                embedding=np.zeros(512, dtype=np.float32),
+            make_face_row(
+                photo,
+                index,
                 status=Decision.MATCHED if identity else Decision.UNKNOWN,
                 identity=identity,
                 plausible_identities=[str(identity.id)] if identity else [],
