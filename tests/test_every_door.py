@@ -13,17 +13,18 @@ import io
 import re
 import zipfile
 from itertools import product
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 import numpy as np
 import pytest
 from django.conf import settings
+from django.db import transaction
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from accounts import services as account_services
-from accounts.models import Sharing
+from accounts.models import Sharing, User
 from events import services as event_services
-from events.models import Event, JobStatus, Photo, ShareLink
+from events.models import Event, JobStatus, Membership, Photo, ShareLink
 from recognition import services as recognition_services
 from recognition.imaging import load_image_array
 from recognition.models import Face, FaceCluster, Selfie
@@ -96,20 +97,24 @@ def routes(resolver=None, namespace="", prefix="/"):
             yield name, sorted(pattern.pattern.regex.groupindex), text
 
 
-def parameter_values(scene) -> dict[str, list[str]]:
-    """Values to try for each route parameter: every id of every kind for an id."""
-    every_id = [
-        str(value)
-        for model in (Event, Photo, Face, Selfie, FaceCluster, ShareLink)
-        for value in model.objects.values_list("id", flat=True)
-    ]
+def parameter_values(scene, every_kind: bool = True) -> dict[str, list[str]]:
+    """Return the values to try for each route parameter.
+
+    With every_kind, an id parameter gets every id of every kind; without, only
+    the ids of its own kind, which is enough for the forms that POST tries.
+    """
+
+    def ids(*models) -> list[str]:
+        return [str(value) for model in models for value in model.objects.values_list("id", flat=True)]
+
+    every_id = ids(Event, Photo, Face, Selfie, FaceCluster, ShareLink)
     every_id += [str(person.id) for person in (*filter(None, scene["roles"].values()), scene["hidden"])]
     return {
-        "event_id": every_id,
-        "photo_id": every_id,
-        "selfie_id": every_id,
-        "link_id": every_id,
-        "size": ["thumb", "large", "original"],
+        "event_id": every_id if every_kind else ids(Event),
+        "photo_id": every_id if every_kind else ids(Photo),
+        "selfie_id": every_id if every_kind else ids(Selfie),
+        "link_id": every_id if every_kind else ids(ShareLink),
+        "size": ["thumb", "large", "original"] if every_kind else ["thumb"],
         "invite_code": [event.invite_code for event in scene["events"]],
         "token": [link.token for link in scene["links"]],
     }
@@ -127,8 +132,8 @@ ADMIN_VALUES = {
 }
 
 
-def urls_to_request(scene) -> list[str]:
-    values = parameter_values(scene)
+def urls_to_request(scene, every_kind: bool = True) -> list[str]:
+    values = parameter_values(scene, every_kind)
     urls = []
     for name, parameters, text in routes():
         if name is None:
@@ -243,3 +248,68 @@ def test_no_door_reveals_the_hidden_person(client, scene):
     assert images_by_role["organizer"] > 0
     assert images_by_role["anonymous"] > 0
     assert len(urls) > 100
+
+
+def hidden_state(hidden) -> dict:
+    """Everything about the hidden person that another user's request must not change."""
+    return {
+        "account": list(
+            User.objects.filter(id=hidden.id).values_list("default_sharing", "biometric_consent_at", "is_active")
+        ),
+        "selfies": sorted(map(str, Selfie.objects.filter(user=hidden).values_list("id", flat=True))),
+        "memberships": sorted(
+            (str(event_id), str(sharing))
+            for event_id, sharing in Membership.objects.filter(user=hidden).values_list("event_id", "sharing")
+        ),
+        "matched faces": Face.objects.filter(identity=hidden).count(),
+        "floors": sorted(Face.objects.exclude(sharing_floor="").values_list("sharing_floor", flat=True)),
+    }
+
+
+def post_everything(client, user, urls, inspector, hidden, may_change=frozenset()) -> dict[str, list[str]]:
+    """POST an empty form to every URL as the user, each in a transaction rolled back afterwards.
+
+    Returns the leaks by URL: in the response, in the messages it leaves, or a
+    change to the hidden person's account, selfies, choices or faces, except
+    through the URLs of may_change.
+    """
+    before = hidden_state(hidden)
+    leaks = {}
+    for url in urls:
+        with transaction.atomic():
+            client.logout()
+            if user is not None:
+                client.force_login(user)
+            response = client.post(url)
+
+            found = inspector.leaks(response.get("Content-Type", ""), body_of(response), url)
+            messages = response.cookies.get("messages")
+            if messages is not None:
+                found += inspector.leaks("text/plain", unquote(messages.value).encode(), url)
+            if url not in may_change and hidden_state(hidden) != before:
+                found.append("a change to her data")
+            transaction.set_rollback(True)
+        if found:
+            leaks[url] = found
+    return leaks
+
+
+@pytest.mark.django_db(transaction=True)
+def test_no_post_reveals_or_changes_the_hidden_person(client, scene):
+    urls = [url for url in urls_to_request(scene, every_kind=False) if not url.startswith("/admin/")]
+    inspector = Inspector(scene)
+
+    # The organizer may delete the event, directly or with their account, and all it holds goes with it.
+    event = scene["events"][0]
+    organizer_deletes = {reverse("events:delete", args=[event.id]), reverse("accounts:delete_account")}
+    leaks_by_role = {
+        role: post_everything(
+            client, user, urls, inspector, scene["hidden"], organizer_deletes if role == "organizer" else frozenset()
+        )
+        for role, user in scene["roles"].items()
+    }
+    own_leaks = post_everything(client, scene["hidden"], urls, inspector, scene["hidden"])
+
+    assert leaks_by_role == {"anonymous": {}, "stranger": {}, "attendee": {}, "organizer": {}}
+    # Her own withdrawal, for one, changes her data: the check can fail.
+    assert "a change to her data" in own_leaks[reverse("accounts:withdraw_consent")]
