@@ -1,5 +1,6 @@
 """Event pages and image responses. Every photo goes through events.visibility."""
 
+import logging
 import re
 
 from django.conf import settings
@@ -16,7 +17,7 @@ from django.views.decorators.http import require_POST
 
 from events import delivery, services
 from events.forms import USE_DEFAULT, EventForm, EventSharingForm, PhotoUploadForm, ShareLinkForm
-from events.models import Event, JobStatus, Membership, Photo, ShareLink
+from events.models import Event, JobStatus, Membership, Photo, RenditionFile, ShareLink
 from events.rendering import SIZES, stored_rendition
 from events.visibility import (
     EventAccess,
@@ -30,6 +31,7 @@ from events.visibility import (
 )
 from recognition.models import Face
 
+logger = logging.getLogger(__name__)
 
 def _access_or_404(request, event_id) -> EventAccess:
     # Strangers get the same 404 as for a missing event: never confirm it exists.
@@ -240,12 +242,21 @@ def photo_download(request, photo_id):
 
 
 def _image_response(photo, rendition, size, *, attachment: bool = False) -> HttpResponse:
+    filename = f"facegate-{photo.id}.jpg"
     try:
         stored = stored_rendition(photo, rendition, size)
     except ValueError:
         # Only the uploader can reach an unprocessed photo, which may not decode.
         raise Http404 from None
-    return delivery.stored_image_response(stored.file, filename=f"facegate-{photo.id}.jpg", attachment=attachment)
+
+    try:
+        return delivery.stored_image_response(stored.file, filename=filename, attachment=attachment)
+    except FileNotFoundError:
+        # A choice change deleted this copy while the request ran: make it again.
+        logger.info("Rendition %s of photo %s vanished while served; rendering it again", stored.id, photo.id)
+        RenditionFile.objects.filter(id=stored.id).delete()
+        stored = stored_rendition(photo, rendition, size)
+        return delivery.stored_image_response(stored.file, filename=filename, attachment=attachment)
 
 
 @login_required

@@ -79,14 +79,10 @@ def remove_person_from_faces(user: User, event_ids: Collection | None = None) ->
     choice_by_event = {str(membership.event_id): membership.effective_sharing for membership in memberships}
     face_events = {str(event_id) for event_id in faces.values_list("photo__event_id", flat=True)}
     affected_events = set(choice_by_event) | face_events
-    # Photo jobs and cluster changes take this lock before writing faces, so
-    # neither writes faces of these events between this read and the update
-    # below. Sorted, so that two erasures cannot deadlock.
-    # NOTE: a photo job, or a re-classification (which takes no lock), that
-    # fitted its classifier before the person's selfies were deleted can still
-    # save a match to them right after this commits. The re-classification
-    # queued below removes it only if it starts after that job, the usual
-    # order but not a guaranteed one with several workers.
+    # Photo jobs, re-classifications and cluster changes take this lock to fit
+    # their classifier and write faces. A job that holds it first commits its
+    # matches before the faces are read below; a job that comes after no longer
+    # sees the deleted selfies. Sorted, so that two erasures cannot deadlock.
     for event_id in sorted(affected_events):
         lock_event(event_id)
 

@@ -50,7 +50,8 @@ class ListWithin(_ListLookup):
 
     def as_postgresql(self, compiler, connection):
         lhs, params = self.process_lhs(compiler, connection)
-        return f"({lhs} <@ %s::jsonb)", [*params, json.dumps(self.ids())]
+        # A bare string is "contained" in a list for <@, so the value must be a list too.
+        return f"(jsonb_typeof({lhs}) = 'array' AND {lhs} <@ %s::jsonb)", [*params, *params, json.dumps(self.ids())]
 
     def as_sqlite(self, compiler, connection):
         lhs, params = self.process_lhs(compiler, connection)

@@ -158,8 +158,13 @@ class Face(models.Model):
         These are the matched identity, the plausible identities that
         classification recorded and the people a reviewer linked.
         """
-        owners = {str(user_id) for user_id in self.plausible_identities or ()}
-        owners.update(str(user_id) for user_id in self.linked_identities or ())
+        owners = set()
+        for people in (self.plausible_identities, self.linked_identities):
+            if isinstance(people, list):
+                owners.update(str(user_id) for user_id in people)
+            elif people:
+                # Not a list: someone unknown, whom the rule counts as hiding.
+                owners.add(f"invalid:{people!r}")
         if self.identity_id is not None:
             owners.add(str(self.identity_id))
         return owners

@@ -169,8 +169,29 @@ def reclassify_event(event_id: str) -> None:
         return
 
     requested_at = event.reclassification_requested_at
-    classifier = event_classifier(event)
-    sharing = {str(member.user_id): member.effective_sharing for member in event.memberships.select_related("user")}
+    # The event's lock keeps an erasure or a photo job from writing these faces
+    # between the read and the update: their floors and links would be lost.
+    # The classifier is fitted under it too, so that it never uses the selfies
+    # of a person whom an erasure is removing.
+    with transaction.atomic():
+        clusters.lock_event(event.id)
+        classifier = event_classifier(event)
+        faces = _reclassify_faces(event, classifier)
+
+    logger.info(
+        "Event %s: re-classified %d faces against %d identities", event_id, len(faces), len(classifier.identities)
+    )
+    clusters.recluster_event(event)
+
+    # A request that arrived while this job ran keeps the mark for its own job.
+    Event.objects.filter(id=event.id, reclassification_requested_at=requested_at).update(
+        reclassification_requested_at=None
+    )
+
+
+def _reclassify_faces(event: Event, classifier: IdentityClassifier) -> list[Face]:
+    """Classify the event's faces again and save the decisions; return the faces."""
+    sharing = _event_choices(event.id)
     # A face without an embedding lost it with an erased person and keeps its state.
     faces = list(
         Face.objects.filter(photo__event=event, embedding__isnull=False).only(
@@ -215,16 +236,7 @@ def reclassify_event(event_id: str) -> None:
         # A copy stored before a face was named may show that person unblurred.
         # The rule never serves it again, since the key follows the boxes, but it goes.
         delete_renditions(changed_photo_ids)
-
-    logger.info(
-        "Event %s: re-classified %d faces against %d identities", event_id, len(faces), len(classifier.identities)
-    )
-    clusters.recluster_event(event)
-
-    # A request that arrived while this job ran keeps the mark for its own job.
-    Event.objects.filter(id=event.id, reclassification_requested_at=requested_at).update(
-        reclassification_requested_at=None
-    )
+    return faces
 
 
 def _attempt(row: Photo | Selfie, work: Callable[[], T]) -> T | None:
@@ -262,10 +274,8 @@ def _read_image(file_field, name: str) -> np.ndarray:
     return load_image_array(data, name=name, max_pixels=settings.FACEGATE_MAX_IMAGE_PIXELS)
 
 
-def _save_faces(photo: Photo, image: np.ndarray, analyzed: list[AnalyzedFace]) -> None:
-    # The classifier is fitted after the slow analysis, as late as possible.
-    # NOTE: with several Celery workers, a selfie enrolled between this fit and
-    # the commit below is missed for this photo until the next re-classification.
+def _classified_faces(photo: Photo, analyzed: list[AnalyzedFace]) -> list[Face]:
+    """Build the photo's face rows from the analysis, classified against the event's selfies as they are now."""
     classifier = event_classifier(photo.event)
     results = classifier.classify_faces(analyzed)
     faces = []
@@ -283,7 +293,10 @@ def _save_faces(photo: Photo, image: np.ndarray, analyzed: list[AnalyzedFace]) -
         )
         _apply_classification(face, result)
         faces.append(face)
+    return faces
 
+
+def _save_faces(photo: Photo, image: np.ndarray, analyzed: list[AnalyzedFace]) -> None:
     photo.height, photo.width = image.shape[:2]
     # The faces join their clusters, and take the reviewer's links, in the
     # transaction that marks the photo done: no viewer sees it without them.
@@ -294,13 +307,41 @@ def _save_faces(photo: Photo, image: np.ndarray, analyzed: list[AnalyzedFace]) -
         if not _still_claimed(photo):
             return
 
-        # A retried job replaces the faces of an earlier, interrupted attempt.
-        Face.objects.filter(photo=photo).delete()
+        # Classified under the lock, which erasures take too, so a selfie
+        # deleted or enrolled meanwhile is either fully seen or fully absent.
+        faces = _classified_faces(photo, analyzed)
+        # A retried job replaces the faces of an earlier attempt, which keep
+        # their people's choices as floors: the new faces cannot be matched to
+        # the old ones, so each new face takes the strictest of them all.
+        old_faces = list(Face.objects.filter(photo=photo))
+        if old_faces:
+            _keep_old_floors(photo, old_faces, faces)
+            Face.objects.filter(photo=photo).delete()
         Face.objects.bulk_create(faces)
         clusters.assign_faces_to_clusters(photo)
         # The uploader's view while it was processing showed no face blurred.
         delete_renditions([photo.id])
         _finish(photo, JobStatus.DONE, "", extra_fields=["width", "height"])
+
+
+def _keep_old_floors(photo: Photo, old_faces: list[Face], new_faces: list[Face]) -> None:
+    """Give every new face the strictest floor and owner's choice of the faces it replaces."""
+    sharing = _event_choices(photo.event_id)
+    choices = [face.sharing_floor for face in old_faces if face.sharing_floor]
+    choices += [sharing.get(user_id, Sharing.HIDE) for face in old_faces for user_id in face.owner_ids()]
+    inherited = strictest(choices)
+    if inherited == Sharing.SHARE:
+        return
+
+    logger.warning("Photo %s: %d old faces replaced; the new ones keep floor %s", photo.id, len(old_faces), inherited)
+    for face in new_faces:
+        face.sharing_floor = strictest([inherited, face.sharing_floor] if face.sharing_floor else [inherited])
+
+
+def _event_choices(event_id) -> dict[str, str]:
+    """Return each member's effective sharing choice for the event, by user id."""
+    memberships = Membership.objects.filter(event_id=event_id).select_related("user")
+    return {str(membership.user_id): membership.effective_sharing for membership in memberships}
 
 
 def _still_claimed(photo: Photo) -> bool:
@@ -330,8 +371,25 @@ def _apply_classification(face: Face, result) -> None:
     face.plausible_identities = list(result.plausible)
 
 
-def _finish(row: Photo | Selfie, status: str, error: str, extra_fields: list[str] | None = None) -> None:
-    row.status = status
-    row.error = error
-    row.status_changed_at = timezone.now()
-    row.save(update_fields=["status", "error", "status_changed_at", *(extra_fields or [])])
+def _finish(row: Photo | Selfie, status: str, error: str, extra_fields: list[str] | None = None) -> bool:
+    """Record the job's outcome, unless another worker claimed the row since; return whether it was recorded.
+
+    A stale worker that fails after another one finished the row must not
+    turn it back to "failed": a retry would then replace its faces.
+    """
+    now = timezone.now()
+    values = {"status": status, "error": error, "status_changed_at": now}
+    values.update({name: getattr(row, name) for name in extra_fields or []})
+    claimed = type(row).objects.filter(id=row.id, status=JobStatus.PROCESSING, attempts=row.attempts)
+    if not claimed.update(**values):
+        logger.warning(
+            "%s %s: attempt %d lost its claim; its outcome %s is dropped",
+            type(row).__name__,
+            row.id,
+            row.attempts,
+            status,
+        )
+        return False
+
+    row.status, row.error, row.status_changed_at = status, error, now
+    return True
