@@ -33,6 +33,7 @@ from recognition.models import Face
 
 logger = logging.getLogger(__name__)
 
+
 def _access_or_404(request, event_id) -> EventAccess:
     # Strangers get the same 404 as for a missing event: never confirm it exists.
     access = event_access(request.user, event_id)

@@ -80,7 +80,7 @@ def remove_person_from_faces(user: User, event_ids: Collection | None = None) ->
     face_events = {str(event_id) for event_id in faces.values_list("photo__event_id", flat=True)}
     affected_events = set(choice_by_event) | face_events
     # Photo jobs, re-classifications and cluster changes take this lock to fit
-    # their classifier and write faces. A job that holds it first commits its
+    # their classifier and write faces. A job that gets it first commits its
     # matches before the faces are read below; a job that comes after no longer
     # sees the deleted selfies. Sorted, so that two erasures cannot deadlock.
     for event_id in sorted(affected_events):

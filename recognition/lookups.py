@@ -4,7 +4,7 @@ Face.plausible_identities and Face.linked_identities hold lists of id
 strings. Django's contains and contained_by lookups do not run on SQLite, the
 embedded default, so the consent rule and erasure use these two instead:
 
-- field__list_has_any=[ids]: the list holds at least one of the ids;
+- field__list_has_any=[ids]: the list contains at least one of the ids;
 - field__list_within=[ids]: the value is a list of strings, all among the ids.
 """
 

@@ -478,7 +478,7 @@ def test_event_nav_offers_delete_to_organizer(client, event, organizer):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_leave_page_for_attendee(client, event, attendee):
+def test_leave_page_for_attendee(client, event, attendee, jobs):
     client.force_login(attendee)
     url = reverse("events:leave", args=[event.id])
 
@@ -511,7 +511,7 @@ def test_organizer_cannot_leave_by_service(event, organizer):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_delete_event_page_for_organizer(client, event, organizer):
+def test_delete_event_page_for_organizer(client, event, organizer, jobs):
     client.force_login(organizer)
     url = reverse("events:delete", args=[event.id])
 
@@ -556,7 +556,7 @@ def test_account_deletion_page_lists_created_events(client, event, organizer):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_account_deletion_logs_out(client, event, attendee):
+def test_account_deletion_logs_out(client, event, attendee, jobs):
     client.force_login(attendee)
 
     response = client.post(reverse("accounts:delete_account"))
@@ -848,7 +848,7 @@ def test_audit_entry_outlives_person(attendee):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_admin_user_deletion_erases(client, attendee, site_admin):
+def test_admin_user_deletion_erases(client, attendee, site_admin, jobs):
     attendee_id = attendee.id
     account_services.give_consent(attendee, Sharing.SHARE)
     _synthetic_selfie(attendee, _unit_vector(0))

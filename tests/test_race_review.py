@@ -1,8 +1,8 @@
 """Races and odd data that a second attack review found.
 
 A stale worker's late failure followed by a retry, and a re-classification
-racing an erasure, used to drop a hidden person's floor; a rendition deleted
-while served gave a 500; odd JSON in a face's people lists made the query and
+racing an erasure, used to drop a hidden person's floor. A rendition deleted
+while served gave a 500. Odd JSON in a face's people lists made the query and
 the rule disagree.
 """
 
@@ -26,7 +26,7 @@ from tests.conftest import make_user, upload_of
 
 
 @pytest.mark.django_db(transaction=True)
-def test_stale_worker_failure_overwrites_done(jobs, client):
+def test_stale_failure_keeps_done_photo(jobs, client):
     organizer = make_user("olivia")
     hider = make_user("hilda")
     sharer = make_user("arthur")
