@@ -22,6 +22,7 @@ urlpatterns = [
     path("photos/<uuid:photo_id>/download/", views.photo_download, name="photo_download"),
     path("photos/<uuid:photo_id>/retry/", views.retry, name="retry"),
     path("s/<str:token>/", views.shared_gallery, name="shared_gallery"),
+    path("s/<str:token>/<uuid:photo_id>/", views.shared_photo, name="shared_photo"),
     path("s/<str:token>/<uuid:photo_id>/<str:size>/", views.shared_photo_image, name="shared_photo_image"),
     path("events/<uuid:event_id>/leave/", views.leave_event, name="leave"),
     path("events/<uuid:event_id>/delete/", views.delete_event, name="delete"),

@@ -307,6 +307,16 @@ def shared_gallery(request, token):
     return _private(render(request, "events/shared_gallery.html", context))
 
 
+def shared_photo(request, token, photo_id):
+    access = _share_link_access_or_404(token)
+    found = visible_photo(access, photo_id)
+    if found is None:
+        raise Http404
+    photo, rendition = found
+    context = {"event": access.event, "token": token, "photo": photo, "blurred": len(rendition.blurred_boxes)}
+    return _private(render(request, "events/shared_photo.html", context))
+
+
 def shared_photo_image(request, token, photo_id, size):
     if size not in ("thumb", "large"):
         raise Http404

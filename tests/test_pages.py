@@ -1,9 +1,14 @@
 """Page flows through the Django test client: accounts, events, consent and language."""
 
+import re
 from http import HTTPStatus
+from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext
 
 from accounts import services as account_services
 from accounts.models import Sharing, User
@@ -278,3 +283,25 @@ def test_upload_page_lists_uploads_by_page(client, event, organizer, settings, j
     assert second.count('class="status-pending"') == 1
     assert "pil_flower2.jpg" in first and "df_couple.jpg" in second
     assert "Page 1 of 2" in first
+
+
+# Words that French writes the same way.
+SAME_IN_FRENCH = {"Pages", "Photo", "Photos", "Selfies"}
+TEMPLATE_STRING = re.compile(r"""{% translate "([^"]+)"|{% translate '([^']+)'""")
+CODE_STRING = re.compile(r"""\b_\("([^"]+)"\)""")
+
+
+def test_every_interface_string_has_french():
+    base = Path(settings.BASE_DIR)
+    strings = set()
+    for path in (base / "templates").rglob("*.html"):
+        strings.update(first or second for first, second in TEMPLATE_STRING.findall(path.read_text()))
+    for app in ("accounts", "events"):
+        for path in (base / app).glob("*.py"):
+            strings.update(CODE_STRING.findall(path.read_text()))
+
+    with translation.override("fr"):
+        untranslated = sorted(text for text in strings - SAME_IN_FRENCH if gettext(text) == text)
+
+    assert len(strings) > 80
+    assert untranslated == []

@@ -31,6 +31,13 @@ def test_link_shows_only_what_everyone_allows(client, two_people_event):
     assert str(scene.hider_photo.id).encode() not in page.content
     assert _shared(client, link, scene.sharer_photo, "large").status_code == HTTPStatus.OK
     assert _shared(client, link, scene.hider_photo, "large").status_code == HTTPStatus.NOT_FOUND
+    # The photo's page, with its way back to the gallery.
+    photo_page = client.get(reverse("events:shared_photo", args=[link.token, scene.sharer_photo.id]))
+    assert photo_page.status_code == HTTPStatus.OK
+    assert reverse("events:shared_gallery", args=[link.token]).encode() in photo_page.content
+    assert photo_page["Referrer-Policy"] == "no-referrer"
+    hidden_page = client.get(reverse("events:shared_photo", args=[link.token, scene.hider_photo.id]))
+    assert hidden_page.status_code == HTTPStatus.NOT_FOUND
     # No original size through a link, and no name, file name or account anywhere.
     assert _shared(client, link, scene.sharer_photo, "original").status_code == HTTPStatus.NOT_FOUND
     for revealing in ("arthur", "hilda", "olivia", "fr_biden2", "photos/", str(scene.sharer.id)):
