@@ -121,8 +121,11 @@ class TwoPeopleEvent:
     sharer_photo: Photo
 
 
-@pytest.fixture
-def two_people_event(jobs) -> TwoPeopleEvent:
+def enrolled_pair(jobs: JobRecorder) -> tuple[Event, User, User, User]:
+    """Create an event that shows unidentified faces, with Hilda (Obama, hides) and Arthur (Biden, shares) enrolled.
+
+    Returns the event, its organizer, Hilda and Arthur.
+    """
     organizer = make_user("olivia")
     hider = make_user("hilda")
     sharer = make_user("arthur")
@@ -134,6 +137,13 @@ def two_people_event(jobs) -> TwoPeopleEvent:
         event_services.join_event(person, event.invite_code)
         account_services.give_consent(person, choice)
         account_services.add_selfies(person, [upload_of(selfie)])
+    jobs.run_all()
+    return event, organizer, hider, sharer
+
+
+@pytest.fixture
+def two_people_event(jobs) -> TwoPeopleEvent:
+    event, organizer, hider, sharer = enrolled_pair(jobs)
     result = event_services.upload_photos(
         event,
         organizer,

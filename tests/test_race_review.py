@@ -17,31 +17,24 @@ from django.utils import timezone
 
 from accounts import services as account_services
 from accounts.models import Sharing
+from events import rendering
 from events import services as event_services
 from events.models import JobStatus, Photo
 from events.visibility import event_access, photo_rendition, visible_photo_queryset
-from recognition import services
+from recognition import clusters, services
+from recognition.jobs import request_reclassification
 from recognition.models import Face
-from tests.conftest import make_user, upload_of
+from tests.conftest import enrolled_pair, make_face_row, make_user, upload_of
+
+
+def _upload(event, organizer, path: str) -> Photo:
+    return event_services.upload_photos(event, organizer, [upload_of(path)]).photos[0]
 
 
 @pytest.mark.django_db(transaction=True)
 def test_stale_failure_keeps_done_photo(jobs, client):
-    organizer = make_user("olivia")
-    hider = make_user("hilda")
-    sharer = make_user("arthur")
-    event = event_services.create_event(organizer, "Spring gala", "show")
-    for person, choice, selfie in (
-        (hider, Sharing.HIDE, "identities/barack_obama/fr_obama.jpg"),
-        (sharer, Sharing.SHARE, "identities/joe_biden/fr_biden.jpg"),
-    ):
-        event_services.join_event(person, event.invite_code)
-        account_services.give_consent(person, choice)
-        account_services.add_selfies(person, [upload_of(selfie)])
-    jobs.run_all()
-    photo = event_services.upload_photos(event, organizer, [upload_of("identities/barack_obama/fr_obama1.jpg")]).photos[
-        0
-    ]
+    event, organizer, hider, sharer = enrolled_pair(jobs)
+    photo = _upload(event, organizer, "identities/barack_obama/fr_obama1.jpg")
     jobs.sent.clear()
 
     # Worker 1 claims the photo and stalls (a storage read that hangs, say).
@@ -68,21 +61,8 @@ def test_stale_failure_keeps_done_photo(jobs, client):
 
 @pytest.mark.django_db(transaction=True)
 def test_retry_keeps_erasure_floor(jobs, client):
-    organizer = make_user("olivia")
-    hider = make_user("hilda")
-    sharer = make_user("arthur")
-    event = event_services.create_event(organizer, "Spring gala", "show")
-    for person, choice, selfie in (
-        (hider, Sharing.HIDE, "identities/barack_obama/fr_obama.jpg"),
-        (sharer, Sharing.SHARE, "identities/joe_biden/fr_biden.jpg"),
-    ):
-        event_services.join_event(person, event.invite_code)
-        account_services.give_consent(person, choice)
-        account_services.add_selfies(person, [upload_of(selfie)])
-    jobs.run_all()
-    photo = event_services.upload_photos(event, organizer, [upload_of("identities/barack_obama/fr_obama1.jpg")]).photos[
-        0
-    ]
+    event, organizer, hider, sharer = enrolled_pair(jobs)
+    photo = _upload(event, organizer, "identities/barack_obama/fr_obama1.jpg")
     jobs.run_all()
     account_services.withdraw_consent(hider)
     jobs.run_all()
@@ -105,9 +85,7 @@ def test_retry_keeps_erasure_floor(jobs, client):
 
 @pytest.mark.django_db(transaction=True)
 def test_reclassification_racing_erasure_keeps_floor(jobs, monkeypatch):
-    from recognition import clusters
-    from recognition.jobs import request_reclassification
-
+    # Arthur enrolls no selfie here, so that his face stays unknown.
     organizer = make_user("olivia")
     hider = make_user("hilda")
     sharer = make_user("arthur")
@@ -117,7 +95,7 @@ def test_reclassification_racing_erasure_keeps_floor(jobs, monkeypatch):
         account_services.give_consent(person, choice)
     account_services.add_selfies(hider, [upload_of("identities/barack_obama/fr_obama.jpg")])
     jobs.run_all()
-    photo = event_services.upload_photos(event, organizer, [upload_of("identities/joe_biden/fr_biden2.jpg")]).photos[0]
+    photo = _upload(event, organizer, "identities/joe_biden/fr_biden2.jpg")
     jobs.run_all()
     face = Face.objects.get(photo=photo)
     assert face.status == "unknown"
@@ -163,8 +141,6 @@ def test_reclassification_racing_erasure_keeps_floor(jobs, monkeypatch):
 
 @pytest.mark.django_db(transaction=True)
 def test_rendition_deleted_while_served(two_people_event, client, monkeypatch):
-    from events import rendering
-
     client.force_login(two_people_event.sharer)
     url = reverse("events:photo_image", args=[two_people_event.sharer_photo.id, "thumb"])
     assert client.get(url).status_code == 200
@@ -182,15 +158,15 @@ def test_rendition_deleted_while_served(two_people_event, client, monkeypatch):
     client.raise_request_exception = False
     response = client.get(url)
 
-    assert response.status_code in (200, 404), f"got {response.status_code}"
+    # The view renders the copy again rather than fail.
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content).startswith(b"\xff\xd8")
 
 
 @pytest.mark.django_db(transaction=True)
 def test_query_and_rule_agree_on_scalar_json(two_people_event):
-    from tests.conftest import make_face_row
-
-    # No code writes a bare string here today; PostgreSQL's <@ counts the
-    # string "x" as contained in ["x", ...], so the query admits what the rule withholds.
+    # No code writes a bare string here today. PostgreSQL's <@ counts the
+    # string "x" as contained in ["x", ...], so the query must check for a list.
     people = two_people_event
     photo = _done_photo(people, "1" * 64)
     make_face_row(photo, 0, status="unknown", plausible_identities=str(people.sharer.id))
@@ -199,13 +175,12 @@ def test_query_and_rule_agree_on_scalar_json(two_people_event):
     in_query = visible_photo_queryset(access).filter(id=photo.id).exists()
     by_rule = photo_rendition(access, Photo.objects.get(id=photo.id)) is not None
 
-    assert in_query == by_rule
+    assert not by_rule
+    assert not in_query
 
 
 @pytest.mark.django_db(transaction=True)
 def test_rule_survives_number_in_json(two_people_event):
-    from tests.conftest import make_face_row
-
     people = two_people_event
     photo = _done_photo(people, "2" * 64)
     make_face_row(photo, 0, status="unknown", linked_identities=5)
