@@ -19,7 +19,7 @@ class FacegateUserAdmin(UserAdmin):
 
 @admin.register(AuditEntry)
 class AuditEntryAdmin(admin.ModelAdmin):
-    """Admins read the log; nobody edits or deletes it from the site."""
+    """Admins read the log, and the site offers no way to edit or delete it."""
 
     list_display = ["at", "action", "actor_id", "subject_id", "event_id"]
     list_filter = ["action"]

@@ -1,8 +1,8 @@
 """The personal data download: what Facegate stores about a person, as one zip file.
 
-The zip contains the person's selfies as uploaded, the photos where a face is
-matched to them as the consent rule lets them see those photos (other
-people's blur and hide choices still apply), and data.json with their
+The zip contains the person's selfies as uploaded, and the photos where a
+face is matched to them, as the consent rule lets them see those photos:
+other people's blur and hide choices still apply. data.json lists their
 account, consent, choices and selfie statuses. It names no other person.
 """
 

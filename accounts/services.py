@@ -163,8 +163,8 @@ def delete_account(user: User, actor: User | None = None) -> None:
     """Delete the person's account and their data; actor is the admin who does it, if not the person.
 
     Deleted with them: the events they created, with every photo, face and
-    file in them; photos they uploaded to other events; their share links,
-    selfies (files and embeddings) and memberships. Every other face they may
+    file in them, and the photos they uploaded to other events. Their share
+    links, selfies (files and embeddings) and memberships go too. Every other face they may
     have been in is unlinked from them and keeps their choice as its floor.
     The audit log keeps the entry of the deletion, which contains ids only.
     """

@@ -6,10 +6,10 @@ Enrolls every identity's "enrol" photos (and their mirror images, as
 enrollment does), then for each query, group and variant photo blurs every
 face that FacePipeline.analyze finds with events.rendering.blur_region and
 analyzes the result again. For each setting (blocks across, Gaussian radius
-divisor) it prints a JSON line: the photos in which a face is still found,
-the smallest distance from such a face to any enrolled selfie, and the
-smallest distance to the person's own selfies when the blurred box is
-embedded directly, as an attacker with the face's box could do.
+divisor) it prints a JSON line with the photos in which a face is still
+found and the smallest distance from such a face to any enrolled selfie. It
+also gives the smallest distance to the person's own selfies when the
+blurred box is embedded directly, as an attacker with the face's box could do.
 Takes about 4 minutes on 2 cores for two settings.
 """
 

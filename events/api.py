@@ -18,8 +18,8 @@ from events.visibility import (
     EventAccess,
     event_access,
     event_summary,
+    member_photo,
     photos_with_faces,
-    visible_photo,
     visible_photo_queryset,
     visible_photos,
 )
@@ -83,11 +83,8 @@ def event_photos(request, event_id):
 @api_view(["GET"])
 def photo(request, photo_id):
     """Return one photo when the viewer may see it, else the same 404 as for a photo that does not exist."""
-    event_id = Photo.objects.filter(id=photo_id).values_list("event_id", flat=True).first()
-    if event_id is None:
-        raise Http404
-
-    found = visible_photo(_access_or_404(request, event_id), photo_id)
+    found = member_photo(request.user, photo_id)
     if found is None:
         raise Http404
-    return Response(_photo_data(request, *found))
+    _, visible, rendition = found
+    return Response(_photo_data(request, visible, rendition))

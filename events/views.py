@@ -23,6 +23,7 @@ from events.visibility import (
     EventAccess,
     event_access,
     event_summary,
+    member_photo,
     photos_with_faces,
     share_link_access,
     visible_photo,
@@ -50,15 +51,11 @@ def _organizer_access_or_404(request, event_id) -> EventAccess:
 
 
 def _visible_photo_or_404(request, photo_id):
-    event_id = Photo.objects.filter(id=photo_id).values_list("event_id", flat=True).first()
-    if event_id is None:
-        raise Http404
-    access = _access_or_404(request, event_id)
-    found = visible_photo(access, photo_id)
+    # A missing photo, another event's photo and a withheld one get the same 404.
+    found = member_photo(request.user, photo_id)
     if found is None:
         raise Http404
-    photo, rendition = found
-    return access, photo, rendition
+    return found
 
 
 def _gallery_page(request, access: EventAccess, photos):
@@ -307,12 +304,16 @@ def shared_gallery(request, token):
     return _private(render(request, "events/shared_gallery.html", context))
 
 
-def shared_photo(request, token, photo_id):
+def _shared_photo_or_404(token, photo_id):
     access = _share_link_access_or_404(token)
     found = visible_photo(access, photo_id)
     if found is None:
         raise Http404
-    photo, rendition = found
+    return access, *found
+
+
+def shared_photo(request, token, photo_id):
+    access, photo, rendition = _shared_photo_or_404(token, photo_id)
     context = {"event": access.event, "token": token, "photo": photo, "blurred": len(rendition.blurred_boxes)}
     return _private(render(request, "events/shared_photo.html", context))
 
@@ -320,11 +321,7 @@ def shared_photo(request, token, photo_id):
 def shared_photo_image(request, token, photo_id, size):
     if size not in ("thumb", "large"):
         raise Http404
-    access = _share_link_access_or_404(token)
-    found = visible_photo(access, photo_id)
-    if found is None:
-        raise Http404
-    photo, rendition = found
+    _, photo, rendition = _shared_photo_or_404(token, photo_id)
     return _private(_image_response(photo, rendition, size))
 
 

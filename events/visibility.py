@@ -250,10 +250,26 @@ def visible_photo(access: EventAccess, photo_id) -> tuple[Photo, Rendition] | No
     return None if rendition is None else (photo, rendition)
 
 
+def member_photo(viewer: User, photo_id) -> tuple[EventAccess, Photo, Rendition] | None:
+    """Return the member's access, the photo and its rendition, or None when it is missing or hidden from them."""
+    event_id = Photo.objects.filter(id=photo_id).values_list("event_id", flat=True).first()
+    if event_id is None:
+        return None
+
+    access = event_access(viewer, event_id)
+    if access is None:
+        return None
+
+    found = visible_photo(access, photo_id)
+    if found is None:
+        return None
+    return access, *found
+
+
 def event_summary(access: EventAccess) -> tuple[int, tuple[Photo, Rendition] | None]:
     """Return how many photos of the event the viewer may see, and the cover: the first of them."""
     photos = visible_photo_queryset(access)
     count = photos.count()
     first = photos_with_faces(photos.order_by("uploaded_at", "id")[:1])
-    shown = visible_photos(access, first)
-    return count, shown[0] if shown else None
+    cover = visible_photos(access, first)
+    return count, cover[0] if cover else None

@@ -82,7 +82,7 @@ def remove_person_from_faces(user: User, event_ids: Collection | None = None) ->
     # Photo jobs, re-classifications and cluster changes take this lock to fit
     # their classifier and write faces. A job that gets it first commits its
     # matches before the faces are read below; a job that comes after no longer
-    # sees the deleted selfies. Sorted, so that two erasures cannot deadlock.
+    # finds the deleted selfies. Sorted, so that two erasures cannot deadlock.
     for event_id in sorted(affected_events):
         lock_event(event_id)
 

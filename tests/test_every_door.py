@@ -2,10 +2,10 @@
 
 The routes come from the URL conf, so a new route is attacked as soon as it
 exists. A route with a parameter that this file has no values for fails the test.
-Each response is searched for what would reveal Hilda, who chose "hide": her
-name, e-mail or id, the ids of her photos, faces and selfies, a photo count
-that includes her photos, and, in every image and every image inside a zip,
-a face that the product's own recognizer matches to her selfies.
+Each response is searched for what would reveal Hilda, who chose "hide". Text
+must not carry her name, e-mail or id, the ids of her photos, faces and
+selfies, or a photo count that includes her photos. No image, also inside a
+zip, may hold a face that the product's own recognizer matches to her selfies.
 """
 
 import hashlib
@@ -100,8 +100,8 @@ def routes(resolver=None, namespace="", prefix="/"):
 def parameter_values(scene, every_kind: bool = True) -> dict[str, list[str]]:
     """Return the values to try for each route parameter.
 
-    With every_kind, an id parameter gets every id of every kind; without, only
-    the ids of its own kind, which is enough for the forms that POST tries.
+    With every_kind, an id parameter gets every id of every kind. Without it,
+    only the ids of its own kind, because that is enough for the POST pass.
     """
 
     def ids(*models) -> list[str]:
@@ -299,7 +299,7 @@ def test_no_post_reveals_or_changes_the_hidden_person(client, scene):
     urls = [url for url in urls_to_request(scene, every_kind=False) if not url.startswith("/admin/")]
     inspector = Inspector(scene)
 
-    # The organizer may delete the event, directly or with their account, and all it holds goes with it.
+    # The organizer may delete the event, directly or with their account, and everything in it goes with it.
     event = scene["events"][0]
     organizer_deletes = {reverse("events:delete", args=[event.id]), reverse("accounts:delete_account")}
     leaks_by_role = {
